@@ -1,0 +1,1 @@
+"""The ontology and SHACL shapes, shipped inside the package as `kg.ontology`."""

@@ -1,0 +1,1 @@
+"""kg: build a validated RDF knowledge graph of scholarly publications and answer questions."""

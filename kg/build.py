@@ -1,0 +1,109 @@
+"""The pipeline: read -> resolve -> map -> validate -> store, in that order.
+
+Nothing is written unless every source reads cleanly and the result conforms
+to the shapes; the live store is swapped in one step at the end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.resources import as_file, files
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg import store as stores
+from kg.errors import SourceError
+from kg.mapping import META_GRAPH, map_build, map_guide, source_iri
+from kg.namespaces import RDF, mint
+from kg.records import Issue
+from kg.resolve import Curation, load_topic_cues, resolve_guide
+from kg.sources.guide import read_guide
+from kg.validate import Report, to_rdflib, validate_graph
+
+GUIDE_SUFFIXES = (".txt", ".md", ".text")
+
+
+def bundled_sources() -> list[Path]:
+    """The sources `kg build` reads when given none: the bundled guide."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    return sorted(data.glob("*-guide.txt"))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    written: bool  # False when validation stopped the build
+    report: Report
+    issues: tuple[Issue, ...]
+    graphs: tuple[str, ...]
+    quads: int
+
+
+def read_sources(paths: Sequence[str | Path], curation: Curation | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
+    """Read, resolve and map every source; raises SourceError before anything is written."""
+    curation = curation or Curation.empty()
+    cues = load_topic_cues()
+    quads: list[ox.Quad] = []
+    issues: list[Issue] = []
+    graphs: list[ox.NamedNode] = []
+    seen: dict[str, str] = {}
+    # sorted so that the order sources are named in does not matter
+    for path in sorted((Path(p) for p in paths), key=lambda p: (p.name, str(p))):
+        if path.is_dir() or not path.name.lower().endswith(GUIDE_SUFFIXES):
+            raise SourceError(path, None, "unknown source kind; expected a guide text file "
+                                          f"({', '.join(GUIDE_SUFFIXES)})")
+        graph = source_iri(path.name)
+        if graph.value in seen:
+            raise SourceError(path, None, f"same file name as {seen[graph.value]}; each source is "
+                                          "a named graph keyed by its file name: rename one")
+        seen[graph.value] = str(path)
+        resolved = resolve_guide(read_guide(path), curation, cues)
+        quads.extend(map_guide(resolved, hidden_labels=cues))
+        issues.extend(resolved.issues)
+        graphs.append(graph)
+    return quads, issues, graphs
+
+
+def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
+          curation: Curation | None = None, on_stage: Callable[[str], None] | None = None) -> BuildResult:
+    """Build (or with `add`, extend) the store from sources; atomic, validate-before-write."""
+    stage_note = on_stage or (lambda _msg: None)
+    stage_note("reading sources")
+    quads, issues, graphs = read_sources(paths, curation)
+    meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
+    with stores.staging(store, extend=add) as staging:
+        staging.replace_graphs([*graphs, meta])
+        staging.add(quads)
+        stage_note("validating")
+        union = list(staging.store.quads_for_pattern(None, None, None, None))
+        report = validate_graph(to_rdflib(union))
+        if not report.conforms:
+            staging.discard()
+            return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
+        staging.add(_describe(staging.store, meta))
+        stage_note("writing store")
+        total = len(staging.store)
+        staging.commit()
+    return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total)
+
+
+def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
+    """VoID and provenance for what the store now holds (the meta graph excluded)."""
+    sources = [g for g in store.named_graphs() if g != meta]
+    triples = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, None)
+               if q.graph_name != meta}
+    types = Counter()
+    typed = set()
+    for s, p, o in triples:
+        if p.value == RDF + "type" and (s, o) not in typed:
+            typed.add((s, o))
+            types[o.value] += 1
+    return map_build(sources, dict(types), len(triples))
+
+
+def shipped_file(name: str) -> Path:
+    """A file shipped in the package's ontology folder (shapes.ttl, kg.ttl)."""
+    with as_file(files("kg.ontology").joinpath(name)) as path:
+        return Path(path)

@@ -1,0 +1,221 @@
+"""The `kg` command line: click commands over the library, nothing else.
+
+Exit codes: 0 ok, 1 SHACL violations, 2 could not run (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kg import analysis, build as pipeline, export, facts, queries
+from kg import store as stores
+from kg.errors import KGError
+from kg.resolve import load_curation
+from kg.validate import to_rdflib, validate_graph
+
+RESULT_FORMATS = click.Choice(["table", "json", "csv", "tsv"])
+
+
+class KGGroup(click.Group):
+    """Turns every KGError into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KGError as exc:
+            click.echo(f"kg: error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _store_option(f):
+    return click.option("--store", "store", envvar="KG_STORE", default=None, metavar="PATH",
+                        help="Store directory (env KG_STORE; default .kg in the current directory).")(f)
+
+
+def _format_option(f):
+    return click.option("--format", "fmt", type=RESULT_FORMATS, default="table", show_default=True,
+                        help="table for people; json is the SPARQL 1.1 Query Results JSON format.")(f)
+
+
+@click.group(cls=KGGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kg")
+def main() -> None:
+    """Build a validated RDF knowledge graph of scholarly papers and answer questions about it."""
+
+
+@main.command()
+@click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--add", is_flag=True, help="Extend the existing store instead of replacing it.")
+@click.option("--curation", type=click.Path(path_type=Path), envvar="KG_CURATION", default=None,
+              help="YAML file pinning or merging person identities (env KG_CURATION).")
+@click.option("--quiet", "-q", is_flag=True, help="Print no warnings or progress.")
+@_store_option
+def build(sources: tuple[Path, ...], add: bool, curation: Path | None, quiet: bool, store: str | None) -> None:
+    """Build the store from SOURCES (default: the bundled guide), validating first.
+
+    A fresh store replaces the old one atomically; with --add the sources are added
+    to it (a source already in the store is replaced). Violations: exit 1, store untouched.
+    """
+    paths = list(sources) or pipeline.bundled_sources()
+    if not paths:
+        raise KGError("no source given and no bundled guide found in data/; pass a guide file")
+    target = stores.store_path(store)
+    note = None if quiet else (lambda msg: click.echo(f"kg: {msg}…", err=True))
+    result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation), on_stage=note)
+    if not quiet:
+        for issue in result.issues:
+            click.echo(str(issue), err=True)
+    if not result.written:
+        click.echo(result.report.format())
+        click.echo("kg: validation failed; the store was left as it was.", err=True)
+        sys.exit(1)
+    if not quiet:
+        counts = facts.stats(stores.open_store(target))
+        click.echo(f"Built {target}: {counts['papers']} papers, {counts['people']} people, "
+                   f"{counts['topics']} topics, {counts['roles']} roles, {counts['triples']} triples "
+                   f"({len(result.issues)} warning(s)).")
+
+
+@main.command()
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path))
+@_store_option
+def validate(files: tuple[Path, ...], store: str | None) -> None:
+    """SHACL-validate the store, or the given Turtle / N-Triples / N-Quads files.
+
+    Prints a report grouped by shape; exit 1 on violations.
+    """
+    import pyoxigraph as ox
+
+    if files:
+        quads = []
+        for path in files:
+            try:
+                quads.extend(ox.parse(path=str(path)))
+            except (SyntaxError, ValueError) as exc:
+                raise KGError(f"{path}: cannot parse as RDF: {exc}") from exc
+            except OSError as exc:
+                raise KGError(f"{path}: cannot read ({exc.strerror})") from exc
+    else:
+        quads = list(stores.open_store(stores.store_path(store)).quads_for_pattern(None, None, None, None))
+    report = validate_graph(to_rdflib(quads))
+    click.echo(report.format())
+    if not report.conforms:
+        sys.exit(1)
+
+
+@main.command(name="queries")
+@_format_option
+def list_queries(fmt: str) -> None:
+    """List the saved queries: name, summary and parameters."""
+    rows = []
+    for q in queries.saved_queries().values():
+        params = ", ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default is not None else "")
+                           for p in q.params)
+        rows.append([q.name, q.summary, params])
+    if fmt == "json":
+        click.echo(json.dumps([{"name": q.name, "summary": q.summary, "description": q.description,
+                                "params": [p.__dict__ for p in q.params]}
+                               for q in queries.saved_queries().values()], indent=1))
+    elif fmt in ("csv", "tsv"):
+        sep = "," if fmt == "csv" else "\t"
+        click.echo("\n".join(sep.join(f'"{c}"' if sep in c else c for c in r) for r in [["name", "summary", "params"], *rows]))
+    else:
+        click.echo(queries.table(["name", "summary", "parameters"], rows, width=80))
+
+
+@main.command()
+@click.argument("name")
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
+              help="A parameter value (repeatable).")
+@_format_option
+@_store_option
+def query(name: str, params: tuple[tuple[str, str], ...], fmt: str, store: str | None) -> None:
+    """Run the saved query NAME (see `kg queries`)."""
+    db = stores.open_store(stores.store_path(store))
+    click.echo(queries.format_result(queries.run_saved(db, name, dict(params)), fmt))
+
+
+@main.command()
+@click.argument("text", required=False)
+@click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read the query from a file.")
+@_format_option
+@_store_option
+def sparql(text: str | None, file: Path | None, fmt: str, store: str | None) -> None:
+    """Run an ad-hoc read-only SPARQL query (updates are refused, exit 2)."""
+    if (text is None) == (file is None):
+        raise KGError("give a query as an argument or with -f FILE (one of the two)")
+    source = file.read_text(encoding="utf-8") if file else text
+    db = stores.open_store(stores.store_path(store))
+    click.echo(queries.format_result(queries.run_sparql(db, source), fmt))
+
+
+@main.command(name="export")
+@click.option("-f", "--format", "fmt", type=click.Choice(list(export.FORMATS)), default="turtle",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="File to write (atomically); default standard output.")
+@_store_option
+def export_cmd(fmt: str, output: Path | None, store: str | None) -> None:
+    """Export the store: turtle | ntriples | nquads | trig | jsonld, deterministic bytes."""
+    data = export.export_bytes(stores.open_store(stores.store_path(store)), fmt)
+    if output is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        export.write_atomic(output, data)
+
+
+@main.command()
+@_format_option
+@_store_option
+def stats(fmt: str, store: str | None) -> None:
+    """Counts of papers, people, topics, roles, postings, triples and graphs."""
+    counts = facts.stats(stores.open_store(stores.store_path(store)))
+    if fmt == "json":
+        click.echo(json.dumps(counts, indent=1))
+    else:
+        sep = {"csv": ",", "tsv": "\t"}.get(fmt)
+        if sep:
+            click.echo("\n".join([f"what{sep}count"] + [f"{k}{sep}{v}" for k, v in counts.items()]))
+        else:
+            click.echo(queries.table(["what", "count"], [[k, str(v)] for k, v in counts.items()]))
+
+
+@main.command()
+@click.argument("text")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_store_option
+def show(text: str, fmt: str, store: str | None) -> None:
+    """Everything known about a person, paper, topic or role named TEXT."""
+    entity = facts.describe(stores.open_store(stores.store_path(store)), text)
+    if fmt == "json":
+        click.echo(json.dumps({"iri": entity.iri, "kind": entity.kind, "label": entity.label,
+                               "facts": [f.__dict__ for f in entity.facts],
+                               "sources": list(entity.sources)}, indent=1, ensure_ascii=False))
+        return
+    click.echo(f"{entity.label}  ({entity.kind})\n<{entity.iri}>\n")
+    for fact in entity.facts:
+        arrow = "" if fact.direction == "out" else "← "
+        click.echo(f"  {arrow}{fact.predicate:28} {fact.value}")
+    if entity.sources:
+        click.echo("\nfrom: " + ", ".join(entity.sources))
+
+
+@main.command()
+@click.argument("kind", type=click.Choice(["coauthors", "topics"]))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="FILE.graphml")
+@_store_option
+def graph(kind: str, output: Path, store: str | None) -> None:
+    """Write the co-author network or the author-topic network as GraphML."""
+    db = stores.open_store(stores.store_path(store))
+    g = analysis.coauthor_graph(db) if kind == "coauthors" else analysis.topic_graph(db)
+    analysis.write_graphml(g, output)
+    click.echo(f"Wrote {output}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,58 @@
+"""The exception tree: every failure `kg` reports on purpose is a KGError.
+
+    KGError                      exit code 2 in the CLI, one line on stderr
+    ├── SourceError(path, line)  an input file that cannot be read as expected
+    ├── QueryError               a saved or ad-hoc query that cannot run
+    │   └── UnknownNameError     a name that matches nothing (with suggestions)
+    ├── StoreError               the store is missing, locked or unusable
+    └── ExportError              an export that cannot be written
+
+Messages say what was expected and what to do next. SHACL violations are not
+errors: validation returns a report and the caller decides (the CLI exits 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KGError(Exception):
+    """Base of every error `kg` raises deliberately."""
+
+
+class SourceError(KGError):
+    """An input file is unreadable or has no usable content."""
+
+    def __init__(self, path: str | Path, line: int | None, message: str):
+        self.path = str(path)
+        self.line = line
+        self.message = message
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {message}")
+
+
+class QueryError(KGError):
+    """A query is malformed, refused, or given bad parameters."""
+
+
+class UnknownNameError(QueryError):
+    """A name given as a parameter matches nothing in the store."""
+
+    def __init__(self, kind: str, name: str, suggestions: list[str]):
+        self.kind = kind
+        self.name = name
+        self.suggestions = suggestions
+        hint = (
+            "did you mean " + ", ".join(repr(s) for s in suggestions) + "?"
+            if suggestions
+            else f"list them with `kg query {kind}s`"
+        )
+        super().__init__(f"no {kind} named {name!r}; {hint}")
+
+
+class StoreError(KGError):
+    """The store cannot be opened or written."""
+
+
+class ExportError(KGError):
+    """An export cannot be written."""

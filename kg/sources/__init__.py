@@ -1,0 +1,1 @@
+"""Readers, one module per source kind; each yields records from kg.records."""

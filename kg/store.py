@@ -1,0 +1,117 @@
+"""The on-disk Oxigraph store: read it, and replace it atomically.
+
+A store is a directory holding generations `data-<token>/` (Oxigraph/RocksDB
+stores) and a symlink `CURRENT` naming the live one. A build writes a new
+generation and swaps the symlink with one rename, so readers see the old
+store or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import StoreError
+
+DEFAULT_STORE = ".kg"
+CURRENT = "CURRENT"
+
+
+def store_path(value: str | os.PathLike | None = None) -> Path:
+    """The store directory: the argument, else `KG_STORE`, else `.kg` here."""
+    return Path(value or os.environ.get("KG_STORE") or DEFAULT_STORE)
+
+
+def _check_layout(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"{path} is a file, not a kg store directory; choose another --store")
+    if path.is_dir() and any(path.iterdir()) and not (path / CURRENT).is_symlink():
+        raise StoreError(f"{path} exists and is not a kg store (no {CURRENT}); "
+                         "refusing to touch it: choose another --store")
+
+
+def exists(path: Path) -> bool:
+    return (path / CURRENT).is_symlink() and (path / CURRENT).resolve().is_dir()
+
+
+def open_store(path: Path) -> ox.Store:
+    """Open the live store read-only; StoreError if there is none."""
+    _check_layout(path)
+    if not exists(path):
+        raise StoreError(f"no store at {path}; run `kg build` first (or pass --store / set KG_STORE)")
+    try:
+        return ox.Store.read_only(str((path / CURRENT).resolve()))
+    except OSError as exc:
+        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+
+
+class Staging:
+    """A new generation being written; becomes live only through `commit`."""
+
+    def __init__(self, root: Path, base: Path | None):
+        self.root = root
+        self.dir = root / f"data-{uuid.uuid4().hex[:12]}"
+        if base is not None:
+            ox.Store.read_only(str(base)).backup(str(self.dir))
+        self.store = ox.Store(str(self.dir))
+
+    def replace_graphs(self, graphs: Iterable[ox.NamedNode]) -> None:
+        for graph in graphs:
+            if self.store.contains_named_graph(graph):
+                self.store.remove_graph(graph)
+
+    def add(self, quads: Iterable[ox.Quad]) -> None:
+        self.store.bulk_extend(quads)
+
+    def commit(self) -> None:
+        """Make this generation live: one atomic rename of the CURRENT symlink."""
+        self.store.flush()
+        self.store.optimize()
+        del self.store
+        old = (self.root / CURRENT).resolve() if (self.root / CURRENT).is_symlink() else None
+        link = self.root / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
+        os.symlink(self.dir.name, link)
+        os.replace(link, self.root / CURRENT)
+        if old is not None and old != self.dir:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def discard(self) -> None:
+        if hasattr(self, "store"):
+            del self.store
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextmanager
+def staging(path: Path, *, extend: bool):
+    """A fresh generation (a copy of the live one when `extend`); discarded on error."""
+    _check_layout(path)
+    base = None
+    if extend:
+        if not exists(path):
+            raise StoreError(f"no store at {path} to add to; run `kg build` first")
+        base = (path / CURRENT).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.glob(f".{CURRENT}.*"):
+        leftover.unlink(missing_ok=True)
+    stage = Staging(path, base)
+    try:
+        yield stage
+    except BaseException:
+        stage.discard()
+        raise
+    finally:
+        _sweep(path)
+
+
+def _sweep(path: Path) -> None:
+    """Remove generations left by builds that died before their swap."""
+    live = (path / CURRENT).resolve() if (path / CURRENT).is_symlink() else None
+    for entry in path.glob("data-*"):
+        if entry != live and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
