@@ -64,7 +64,9 @@ def build(sources: tuple[Path, ...], add: bool, curation: Path | None, quiet: bo
     if not paths:
         raise KGError("no source given and no bundled guide found in data/; pass a guide file")
     target = stores.store_path(store)
-    note = None if quiet else (lambda msg: click.echo(f"kg: {msg}…", err=True))
+    # stage notes only on a terminal: piped output stays clean for scripts
+    interactive = not quiet and sys.stderr.isatty()
+    note = (lambda msg: click.echo(f"kg: {msg}…", err=True)) if interactive else None
     result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation), on_stage=note)
     if not quiet:
         for issue in result.issues:
@@ -215,6 +217,38 @@ def graph(kind: str, output: Path, store: str | None) -> None:
     g = analysis.coauthor_graph(db) if kind == "coauthors" else analysis.topic_graph(db)
     analysis.write_graphml(g, output)
     click.echo(f"Wrote {output}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges.")
+
+
+@main.command()
+@click.option("--host", default=None, metavar="HOST",
+              help="Interface to listen on (default 127.0.0.1; a non-loopback host must be given here).")
+@click.option("--port", default=7878, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds a query may run; it is then stopped and answered 503.")
+@click.option("--max-rows", default=10_000, show_default=True, type=click.IntRange(min=1),
+              help="Largest answer (rows or triples); a larger one is an error (422), never cut short.")
+@click.option("--workers", default=None, type=click.IntRange(1, 64),
+              help="Query worker processes, i.e. queries run at once (default: CPUs, at most 4).")
+@_store_option
+def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: int | None,
+          store: str | None) -> None:
+    """Serve the store read-only: SPARQL 1.1 Protocol at /sparql, saved queries at /queries.
+
+    Updates, LOAD and SERVICE are refused; each query runs in a worker process that is
+    killed at --timeout. One line per request is logged to stderr; Ctrl-C stops.
+    """
+    from kg import server
+
+    def ready(srv: server.KGServer) -> None:
+        if host is not None and not server.is_loopback(host):
+            click.echo(f"kg: warning: listening on {host}: anyone who can reach it can query the store",
+                       err=True)
+        click.echo(f"kg: serving {stores.store_path(store)} at {srv.url}/sparql and {srv.url}/queries "
+                   "(Ctrl-C stops)", err=True)
+
+    server.serve(stores.store_path(store), host or server.DEFAULT_HOST, port, on_ready=ready,
+                 timeout=timeout, max_rows=max_rows, workers=workers, public=host is not None,
+                 log=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

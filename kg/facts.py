@@ -60,7 +60,7 @@ def describe(store: ox.Store, text: str) -> Entity:
     entity = find_entity(store, "any", text)
     kind = _kind(store, entity)
     q = """
-    SELECT ?dir ?p ?o ?olabel WHERE {
+    SELECT ?dir ?p ?o ?olabel ?e WHERE {
       { BIND("out" AS ?dir) ?e ?p ?o }
       UNION { BIND("in" AS ?dir) ?o ?p ?e FILTER(?p != pro:isHeldBy && ?p != pro:holdsRoleInTime) }
       OPTIONAL { ?o schema:name|skos:prefLabel ?olabel }
@@ -78,7 +78,7 @@ def describe(store: ox.Store, text: str) -> Entity:
         facts.append(Fact(row["dir"].value, _prefixed(row["p"].value), label,
                           obj.value if isinstance(obj, ox.NamedNode) else None))
     src = """
-    SELECT DISTINCT ?file ?line WHERE {
+    SELECT DISTINCT ?file ?line ?e WHERE {
       { ?e prov:wasDerivedFrom ?s OPTIONAL { ?e kg:sourceLine ?line } }
       UNION { ?slot pro:isHeldBy ?e ; prov:wasDerivedFrom ?s ; kg:sourceLine ?line }
       ?s kg:fileName ?file
@@ -87,6 +87,8 @@ def describe(store: ox.Store, text: str) -> Entity:
         f"{row['file'].value}:{row['line'].value}" if row["line"] else row["file"].value
         for row in store.query(src, prefixes=PREFIXES, use_default_graph_as_union=True,
                                substitutions={ox.Variable("e"): entity}))
+    with_lines = {s.split(":")[0] for s in sources if ":" in s}
+    sources = tuple(s for s in sources if ":" in s or s not in with_lines)
     label = next((f.value for f in facts if f.direction == "out"
                   and f.predicate in ("schema:name", "skos:prefLabel")), entity.value)
     return Entity(entity.value, kind, label, tuple(facts), sources)

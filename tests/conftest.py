@@ -1,0 +1,32 @@
+"""Shared fixtures: the seed guide built once into a real on-disk Oxigraph store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kg import store as stores
+from kg.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED = ROOT / "data" / "amazon-acl-2024-guide.txt"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: reads the whole ACL Anthology (tens of seconds)")
+
+
+@pytest.fixture(scope="session")
+def seed_store_path(tmp_path_factory) -> Path:
+    """A store built from the seed guide; tests must not write to it."""
+    path = tmp_path_factory.mktemp("seed") / "store"
+    result = build([SEED], store=path)
+    assert result.written, result.report.format()
+    return path
+
+
+@pytest.fixture(scope="session")
+def seed_store(seed_store_path):
+    return stores.open_store(seed_store_path)

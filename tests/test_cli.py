@@ -1,0 +1,204 @@
+"""The CLI contract: commands, formats, exit codes 0/1/2, atomic store and exports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import networkx as nx
+import pyoxigraph as ox
+import pytest
+from click.testing import CliRunner
+
+from kg import store as stores
+from kg.cli import main
+
+from conftest import SEED
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def run(runner, *args, store=None):
+    argv = [*args] + (["--store", str(store)] if store else [])
+    return runner.invoke(main, argv, catch_exceptions=False)
+
+
+@pytest.fixture()
+def built(tmp_path, runner):
+    path = tmp_path / "store"
+    result = run(runner, "build", str(SEED), store=path)
+    assert result.exit_code == 0, result.output
+    return path
+
+
+def test_build_reports_counts_and_warnings(tmp_path, runner):
+    result = run(runner, "build", str(SEED), store=tmp_path / "s")
+    assert result.exit_code == 0
+    assert "33 papers, 190 people, 20 topics, 3 roles" in result.stdout
+    assert "amazon-acl-2024-guide.txt:161: warning: heading 'Research areas' has no paper" in result.stderr
+
+
+def test_query_table_and_formats(built, runner):
+    out = run(runner, "query", "authors-sharing-topics", "-p", "min_shared", "2", store=built)
+    assert out.exit_code == 0
+    lines = out.stdout.splitlines()
+    assert lines[0].split() == ["author1", "author2", "shared", "topics"]
+    assert lines[2].split()[:5] == ["George", "Karypis", "Samson", "Tan", "2"]
+    assert lines[-1] == "(8 rows)"
+    js = run(runner, "query", "topics", "--format", "json", store=built)
+    assert json.loads(js.stdout)["head"]["vars"] == ["topic", "papers", "authors"]
+    csv_out = run(runner, "query", "topics", "--format", "csv", store=built)
+    assert csv_out.stdout.splitlines()[1] == "Model evaluation,5,26"
+
+
+def test_unknown_name_is_exit_2_with_suggestion(built, runner):
+    out = run(runner, "query", "coauthors", "-p", "author", "Samson Tann", store=built)
+    assert out.exit_code == 2
+    assert out.stderr.strip() == ("kg: error: no person named 'Samson Tann'; did you mean "
+                                  "'Samson Tan'?")
+    assert "Traceback" not in out.output
+
+
+def test_sparql_read_only_and_errors(built, runner):
+    ok = run(runner, "sparql", "SELECT (COUNT(*) AS ?n) WHERE { ?p a schema:ScholarlyArticle }",
+             "--format", "csv", store=built)
+    assert ok.stdout.splitlines() == ["n", "33"]
+    before = run(runner, "export", "-f", "nquads", store=built).stdout
+    upd = run(runner, "sparql", "PREFIX s: <http://schema.org/>\nDELETE WHERE { ?s ?p ?o }", store=built)
+    assert upd.exit_code == 2 and "updates are refused" in upd.stderr
+    bad = run(runner, "sparql", "SELECT * WHERE { ?s ?p }", store=built)
+    assert bad.exit_code == 2 and "SPARQL syntax error" in bad.stderr
+    assert run(runner, "export", "-f", "nquads", store=built).stdout == before
+    ask = run(runner, "sparql", "ASK { ?p schema:name \"Samson Tan\" }", store=built)
+    assert ask.stdout.strip() == "true"
+
+
+def test_sparql_from_file(built, runner, tmp_path):
+    q = tmp_path / "q.rq"
+    q.write_text("SELECT ?t WHERE { ?c skos:prefLabel ?t } ORDER BY ?t LIMIT 2", encoding="utf-8")
+    out = run(runner, "sparql", "-f", str(q), "--format", "tsv", store=built)
+    assert out.stdout.splitlines() == ["?t", '"Code synthesis"', '"Continual pretraining"']
+
+
+@pytest.mark.parametrize("content", [b"", b"   \n\n", b"hello\x00world", "caf\xe9\n".encode("latin-1"),
+                                     b"A quick guide\n\nJust prose here.\n\nMore prose here, no papers.\n"])
+def test_bad_input_is_exit_2_and_store_untouched(built, runner, tmp_path, content):
+    before = run(runner, "export", "-f", "nquads", store=built).stdout
+    live = (built / stores.CURRENT).resolve()
+    bad = tmp_path / "bad-guide.txt"
+    bad.write_bytes(content)
+    for args in (["build", str(bad)], ["build", "--add", str(bad)]):
+        out = run(runner, *args, store=built)
+        assert out.exit_code == 2, out.output
+        assert out.stderr.startswith(f"kg: error: {bad}:")
+        assert len(out.stderr.strip().splitlines()) == 1
+    assert (built / stores.CURRENT).resolve() == live
+    assert run(runner, "export", "-f", "nquads", store=built).stdout == before
+
+
+def test_violations_are_exit_1_and_store_untouched(built, runner, tmp_path):
+    """A guide whose posting has no usable title still maps, but fails SHACL? No: build
+    a Turtle file that breaks shapes and validate it (exit 1), and check the store."""
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("""
+@prefix schema: <http://schema.org/> .
+@prefix kg: <https://w3id.org/kg/ontology#> .
+<https://w3id.org/kg/id/paper/x> a schema:ScholarlyArticle ; kg:asteriskMarked true .
+""", encoding="utf-8")
+    out = run(runner, "validate", str(broken))
+    assert out.exit_code == 1
+    assert "kgsh:PaperShape" in out.stdout
+    ok = run(runner, "validate", store=built)
+    assert ok.exit_code == 0 and "Conforms" in ok.stdout
+
+
+def test_build_add_extends_and_replaces_same_source(built, runner, tmp_path):
+    extra = tmp_path / "other-guide.txt"
+    extra.write_text("A quick guide to Amazon's papers at NAACL 2025\n\nSummary line here.\n\n"
+                     "Parsing\n\nA new parser for old sentences\nSamson Tan, Ada Lovelace\n", encoding="utf-8")
+    out = run(runner, "build", "--add", str(extra), store=built)
+    assert out.exit_code == 0, out.output
+    stats = json.loads(run(runner, "stats", "--format", "json", store=built).stdout)
+    assert (stats["papers"], stats["people"], stats["topics"], stats["graphs"]) == (34, 191, 21, 3)
+    again = run(runner, "build", "--add", str(extra), store=built)
+    assert again.exit_code == 0
+    assert json.loads(run(runner, "stats", "--format", "json", store=built).stdout) == stats
+    samson = run(runner, "query", "papers-by-author", "-p", "author", "Samson Tan", "--format", "csv", store=built)
+    assert len(samson.stdout.splitlines()) == 5
+
+
+def test_export_is_deterministic_and_round_trips(tmp_path, runner, built):
+    other = tmp_path / "again"
+    assert run(runner, "build", str(SEED), store=other).exit_code == 0
+    for fmt, rdf in [("ntriples", ox.RdfFormat.N_TRIPLES), ("turtle", ox.RdfFormat.TURTLE),
+                     ("nquads", ox.RdfFormat.N_QUADS), ("trig", ox.RdfFormat.TRIG),
+                     ("jsonld", ox.RdfFormat.JSON_LD)]:
+        a, b = tmp_path / f"a.{fmt}", tmp_path / f"b.{fmt}"
+        assert run(runner, "export", "-f", fmt, "-o", str(a), store=built).exit_code == 0
+        assert run(runner, "export", "-f", fmt, "-o", str(b), store=other).exit_code == 0
+        assert a.read_bytes() == b.read_bytes(), fmt
+        parsed = list(ox.parse(path=str(a), format=rdf))
+        assert len({(q.subject, q.predicate, q.object) for q in parsed}) == \
+            json.loads(run(runner, "stats", "--format", "json", store=built).stdout)["triples"]
+    nt = (tmp_path / "a.ntriples").read_text(encoding="utf-8").splitlines()
+    assert nt == sorted(nt)
+
+
+def test_export_failure_leaves_previous_file(built, runner, tmp_path):
+    target = tmp_path / "out.ttl"
+    target.write_text("previous", encoding="utf-8")
+    out = run(runner, "export", "-o", str(tmp_path / "missing-dir" / "x.ttl"), store=built)
+    assert out.exit_code == 2 and "does not exist" in out.stderr
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert not list(tmp_path.glob(".out.ttl.*"))
+
+
+def test_stats_and_show(built, runner):
+    stats = json.loads(run(runner, "stats", "--format", "json", store=built).stdout)
+    assert {k: stats[k] for k in ("papers", "people", "authorships", "topics", "roles", "postings",
+                                  "locations", "figures")} == {
+        "papers": 33, "people": 190, "authorships": 203, "topics": 20, "roles": 3, "postings": 10,
+        "locations": 4, "figures": 5}
+    show = run(runner, "show", "srinivasan sengamedu", store=built)
+    assert show.exit_code == 0
+    assert show.stdout.startswith("Srinivasan Sengamedu  (person)")
+    assert "schema:alternateName" in show.stdout and "SHS" in show.stdout
+    assert "amazon-acl-2024-guide.txt:130" in show.stdout
+    missing = run(runner, "show", "Zzyzx Qwerty", store=built)
+    assert missing.exit_code == 2
+
+
+def test_no_store_is_exit_2(runner, tmp_path):
+    out = run(runner, "stats", store=tmp_path / "nothing")
+    assert out.exit_code == 2 and "run `kg build` first" in out.stderr
+
+
+def test_graph_edges_match_the_store(built, runner, tmp_path):
+    path = tmp_path / "co.graphml"
+    assert run(runner, "graph", "coauthors", "-o", str(path), store=built).exit_code == 0
+    g = nx.read_graphml(path)
+    db = stores.open_store(built)
+    pairs = {}
+    for row in db.query("SELECT ?a ?b (COUNT(DISTINCT ?p) AS ?n) WHERE { ?p <http://schema.org/author> ?a, ?b "
+                        "FILTER(STR(?a) < STR(?b)) } GROUP BY ?a ?b", use_default_graph_as_union=True):
+        pairs[(row["a"].value, row["b"].value)] = int(row["n"].value)
+    got = {(min(u, v), max(u, v)): int(d["weight"]) for u, v, d in g.edges(data=True)}
+    assert got == pairs
+    assert g.number_of_nodes() == 190
+    assert got[("https://w3id.org/kg/id/person/george-karypis", "https://w3id.org/kg/id/person/samson-tan")] == 2
+    topics = tmp_path / "t.graphml"
+    assert run(runner, "graph", "topics", "-o", str(topics), store=built).exit_code == 0
+    t = nx.read_graphml(topics)
+    assert sum(1 for _, d in t.nodes(data=True) if d["kind"] == "topic") == 20
+    assert t.degree("https://w3id.org/kg/id/topic/model-evaluation") == 26
+
+
+def test_every_command_is_documented_in_the_readme():
+    text = README.read_text(encoding="utf-8")
+    for name in main.commands:
+        assert f"kg {name}" in text, name
