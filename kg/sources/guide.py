@@ -7,11 +7,14 @@ The layout is read as blocks of non-blank lines:
 
 - the first line is the article title, prose paragraphs up to the first heading
   or paper are the intro (the first short one is the standfirst);
-- a heading is a one-line block with no closing punctuation; a prose paragraph
-  right after it describes it; a heading with no paper under it is reported;
+- a heading is a one-line block with no closing punctuation; prose paragraphs
+  right after it describe it; a heading with no paper under it is reported;
+  a page may have no headings at all;
 - a paper is a title line followed by a byline (comma-separated names, maybe
-  "and"); a title ending in "*" carries the guide's asterisk mark;
-- a figure is an image file name followed by its caption;
+  "and"); a title ending in "*" carries the guide's asterisk mark; nicknames
+  (quoted or in parentheses) are aliases, never co-authors;
+- a figure is an image file name followed by its caption; the caption is matched
+  against every paper of the guide once all are read;
 - after "Related content", a location line ("US, WA, Bellevue") starts a job
   posting whose description runs to the next location line.
 """
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kg.errors import SourceError
@@ -29,13 +32,21 @@ from kg.records import Author, Figure, Guide, Issue, Location, Paper, Posting, T
 IMAGE = re.compile(r"^\S.*\.(png|jpe?g|gif|svg|webp|tiff?)$", re.IGNORECASE)
 LOCATION = re.compile(r"^([A-Z]{2})(?:,\s*([^,]{1,40}))?(?:,\s*([^,]{1,40}))?$")
 RELATED = re.compile(r"^related (content|jobs|positions|roles)$", re.IGNORECASE)
+# "Amazon's papers at ACL 2024", also with a count: "Amazon's 20-plus papers at ..."
 GUIDE_TITLE = re.compile(
-    r"guide to (?P<org>.+?)[’']s? (?:papers|publications) (?:at|in) (?P<event>.+?)\s*$",
+    r"guide to (?P<org>.+?)[’']s?\s+(?:\S*\d\S*\s+)?(?:papers|publications)\s+(?:at|in)\s+"
+    r"(?P<event>.+?)\s*$",
     re.IGNORECASE,
 )
-QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"|‘([^’]+)’")
-NICK_INLINE = re.compile(r"\s*(?:[\"“]([^\"”]+)[\"”]|\(([^()]+)\))\s*")
-NICK_ALONE = re.compile(r"^[\"“(]\s*([^\"”()]+?)\s*[\"”)]$")
+# a closing single quote is not an apostrophe: ‘Don’t stop’, 'Don't stop'
+QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"|‘(.+?)’(?!\w)|(?<!\w)'(.+?)'(?!\w)")
+# nicknames: “JJ”, "JJ", ‘JJ’, 'JJ' (not the apostrophe of O'Neil), (Anita)
+NICK_INLINE = re.compile(
+    r"\s*(?:[\"“]([^\"“”]+)[\"”]|(?<!\w)['‘]([^'‘’]+)['’](?!\w)|\(([^()]+)\))\s*"
+)
+NICK_ALONE = re.compile(r"^(?:[\"“]([^\"“”]+)[\"”]|['‘]([^'‘’]+)['’]|\(([^()]+)\))$")
+# "Martin Lopez, Jr.": a comma before a generational suffix does not start a new name
+NAME_SUFFIX = re.compile(r"^(?:Jr|Sr|II|III|IV)\.?$")
 AND_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
 NAME_PARTICLES = {
     "al", "bin", "binti", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do",
@@ -46,7 +57,7 @@ JOB_HEAD = (
     r"designer|architect|specialist|linguist|director|lead|consultant|technologist)"
 )
 # "seeking a dedicated, skilled, and innovative Applied Scientist with ..."
-ROLE_CUE = re.compile(r"\b(?:seeking|looking for|hiring|recruiting)\s+(?:an?|the)\s+|^as an?\s+", re.I)
+ROLE_CUE = re.compile(r"\b(?:seeking|looking for|hiring|recruiting)\s+(?:an?|the)\s+|^as an?\s+", re.IGNORECASE)
 ROLE_HEAD = re.compile(r"\b" + JOB_HEAD + r"s?(?:\s+intern)?\b", re.IGNORECASE)
 ROLE_MODIFIERS = {
     "applied", "research", "senior", "principal", "staff", "junior", "lead", "chief",
@@ -82,6 +93,7 @@ def parse_guide(text: str, *, path: str = "<string>", sha256: str | None = None)
     """Parse the text of a guide (see the module docstring for the layout)."""
     if sha256 is None:
         sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    text = text.removeprefix("\ufeff")  # a BOM left by a caller that decoded as plain utf-8
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     blocks = _blocks(lines)
     if not blocks:
@@ -92,6 +104,9 @@ def parse_guide(text: str, *, path: str = "<string>", sha256: str | None = None)
 def _decode(path: Path, raw: bytes) -> str:
     if not raw.strip():
         raise SourceError(path, 1, "the file is empty; expected a guide starting with its title")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SourceError(path, 1, "the file is UTF-16 (byte-order mark); expected UTF-8 text "
+                                   "(re-save it as UTF-8, e.g. `iconv -f utf-16 -t utf-8`)")
     nul = raw.find(b"\x00")
     if nul >= 0:
         line = raw.count(b"\n", 0, nul) + 1
@@ -158,6 +173,9 @@ class _Parser:
                 self._figure(block)
             elif self._paper_block(block):
                 in_intro = False
+            elif len(block.lines) == 1 and _is_orphan_byline(head):
+                self.warn(block.line, f"cannot place this line: {_clip(head)!r} (an author line "
+                                      "with no paper title above it; not read as authors)")
             elif len(block.lines) == 1 and _is_heading(head):
                 in_intro = False
                 self._close_heading()
@@ -166,8 +184,9 @@ class _Parser:
             elif len(block.lines) == 1 and in_intro:
                 self.intro.append(head)
             elif len(block.lines) == 1 and self.heading and not self.heading_papers \
-                    and self.heading.description is None and _is_prose(head):
-                self.heading = Topic(self.heading.label, self.heading.line, head)
+                    and _is_prose(head):
+                described = "\n\n".join(filter(None, [self.heading.description, head]))
+                self.heading = Topic(self.heading.label, self.heading.line, described)
             elif LOCATION.match(head) and len(block.lines) >= 2:
                 # postings without a "Related content" marker
                 related = True
@@ -177,6 +196,8 @@ class _Parser:
                 for offset, line in enumerate(block.lines):
                     self.warn(block.line + offset, f"cannot place this line: {_clip(line)!r}")
         self._close_heading()
+        titles = [p.title for p in self.papers]
+        self.figures = [replace(f, paper_title=_caption_title(f.caption, titles)) for f in self.figures]
         if not self.papers:
             raise SourceError(
                 self.path, self.blocks[-1].line,
@@ -207,7 +228,7 @@ class _Parser:
             papers=tuple(self.papers),
             figures=tuple(self.figures),
             postings=tuple(self.postings),
-            issues=tuple(self.issues),
+            issues=tuple(sorted(self.issues, key=lambda i: i.line)),  # empty headings are found late
         )
 
     def _close_heading(self) -> None:
@@ -224,13 +245,16 @@ class _Parser:
     def _paper_block(self, block: _Block) -> bool:
         """Read title/byline pairs; False if the block does not start with one."""
         lines = block.lines
-        if len(lines) < 2 or _parse_byline(lines[1]) is None or _parse_byline(lines[0]) is not None:
+        if len(lines) < 2 or not _is_title(lines[0]) or _parse_byline(lines[1]) is None:
             return False
         i = 0
         while i < len(lines):
             number = block.line + i
+            if IMAGE.match(lines[i]):  # a figure with no blank line before it
+                self._figure(_Block(number, lines[i:]))
+                break
             authors = _parse_byline(lines[i + 1]) if i + 1 < len(lines) else None
-            if authors is None:
+            if authors is None or not _is_title(lines[i]):
                 self.warn(number, f"cannot place this line: {_clip(lines[i])!r} "
                                   "(expected a paper title followed by its author line)")
                 i += 1
@@ -253,13 +277,12 @@ class _Parser:
         if len(block.lines) < 2:
             self.warn(block.line, f"image {block.lines[0]!r} has no caption line after it; skipped")
             return
-        caption = " ".join(block.lines[1:])
-        named = _caption_title(caption, [p.title for p in self.papers])
+        # paper_title is filled in by parse() once every paper is known
         self.figures.append(Figure(
             file_name=block.lines[0],
-            caption=caption,
+            caption=" ".join(block.lines[1:]),
             line=block.line,
-            paper_title=named,
+            paper_title=None,
             preceding_title=self.papers[-1].title if self.papers else None,
         ))
 
@@ -302,7 +325,20 @@ def _is_heading(line: str) -> bool:
 
 
 def _is_prose(line: str) -> bool:
-    return line.endswith((".", "!", "?", "”", '"', ")")) and len(line.split()) >= 6
+    return line.endswith((".", "!", "?", "”", '"', ")")) and len(line.split()) >= 3
+
+
+def _is_title(line: str) -> bool:
+    """A title may look like one name ("Terminology Aware Decoding"), never like a list."""
+    authors = _parse_byline(line)
+    return not IMAGE.match(line) and (authors is None or len(authors) == 1)
+
+
+def _is_orphan_byline(line: str) -> bool:
+    """"Ana Lima, Tom Berg" alone: a byline that lost its title, not a heading."""
+    authors = _parse_byline(line)
+    return bool(authors) and "," in line and len(authors) >= 2 \
+        and all(len(a.name.split()) >= 2 for a in authors)
 
 
 def _strip_mark(title: str) -> tuple[str, bool]:
@@ -330,13 +366,19 @@ def _parse_byline(line: str) -> tuple[Author, ...] | None:
     authors: list[Author] = []
     for item in items:
         alone = NICK_ALONE.match(item)
+        suffix = NAME_SUFFIX.match(item)
+        if (alone or suffix) and not authors:
+            return None
         if alone:
-            if not authors:
-                return None
             prev = authors[-1]
-            authors[-1] = Author(prev.printed, prev.name, (*prev.aliases, alone[1].strip()))
+            nick = next(g for g in alone.groups() if g).strip()
+            authors[-1] = Author(prev.printed, prev.name, (*prev.aliases, nick))
             continue
-        aliases = tuple((a or b).strip() for a, b in NICK_INLINE.findall(item))
+        if suffix:
+            prev = authors[-1]
+            authors[-1] = Author(f"{prev.printed}, {item}", f"{prev.name} {item}", prev.aliases)
+            continue
+        aliases = tuple(next(g for g in m if g).strip() for m in NICK_INLINE.findall(item))
         name = " ".join(NICK_INLINE.sub(" ", item).split())
         if not _is_name(name):
             return None
@@ -373,7 +415,8 @@ def _caption_title(caption: str, titles: list[str]) -> str | None:
     """The paper title a caption names: a quoted span that matches a known title.
 
     Captions may quote other things first ("for the query “…”. From “Title”."), so
-    every quoted span is tried, the last one first; an unquoted title is found too.
+    every quoted span is tried, the last one first; an unquoted title of three
+    or more words is found too (shorter ones are ordinary phrases).
     """
     known = {_norm_title(t): t for t in titles}
     spans = [next(g for g in m.groups() if g is not None) for m in QUOTED.finditer(caption)]
@@ -384,11 +427,11 @@ def _caption_title(caption: str, titles: list[str]) -> str | None:
             return hit
     norm = _norm_title(caption)
     for key in sorted(known, key=len, reverse=True):
-        if key and key in norm:
+        if len(key.split()) >= 3 and re.search(rf"(?<!\w){re.escape(key)}(?!\w)", norm):
             return known[key]
-    # a quoted span that is not a known title may name a paper not (yet) listed
+    # a quoted span after "from"/"in"/"of" names a paper this guide does not list
     for span in reversed(spans):
-        before = caption[: caption.find(span)].rstrip("“\"‘ ").lower()
+        before = caption[: caption.find(span)].rstrip("“\"‘' ").lower()
         if before.endswith(("from", "in", "of")):
             return span.strip().rstrip(".")
     return None
@@ -417,7 +460,7 @@ def _posting(location: Location, text: str, line: int, organisation: str | None)
         title=title,
         team=team,
         organisation=organisation,
-        internship=bool(INTERN.search(title or "")) or bool(re.search(r"\binternship\b", text, re.I)),
+        internship=bool(INTERN.search(title or "")) or bool(re.search(r"\binternship\b", text, re.IGNORECASE)),
         line=line,
     )
 
@@ -443,7 +486,7 @@ def _team(lead: str) -> str | None:
     matches = list(TEAM.finditer(lead))
     if not matches:
         return None
-    team = re.sub(r"^(?:the|our)\s+", "", matches[-1]["team"].strip(), flags=re.I)
+    team = re.sub(r"^(?:the|our)\s+", "", matches[-1]["team"].strip(), flags=re.IGNORECASE)
     return team or None
 
 
