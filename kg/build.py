@@ -6,6 +6,8 @@ to the shapes; the live store is swapped in one step at the end.
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ import pyoxigraph as ox
 
 from kg import store as stores
 from kg.errors import SourceError
-from kg.mapping import META_GRAPH, map_build, map_guide, source_iri
+from kg.mapping import META_GRAPH, map_build, map_guide, map_rdf_source, source_iri
 from kg.namespaces import RDF, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
@@ -24,6 +26,8 @@ from kg.sources.guide import read_guide
 from kg.validate import Report, to_rdflib, validate_graph
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
+# hand-made RDF (curated facts, corrections) loads as a source graph of its own
+RDF_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
 
 
 def bundled_sources() -> list[Path]:
@@ -51,19 +55,36 @@ def read_sources(paths: Sequence[str | Path], curation: Curation | None = None) 
     seen: dict[str, str] = {}
     # sorted so that the order sources are named in does not matter
     for path in sorted((Path(p) for p in paths), key=lambda p: (p.name, str(p))):
-        if path.is_dir() or not path.name.lower().endswith(GUIDE_SUFFIXES):
-            raise SourceError(path, None, "unknown source kind; expected a guide text file "
-                                          f"({', '.join(GUIDE_SUFFIXES)})")
         graph = source_iri(path.name)
         if graph.value in seen:
             raise SourceError(path, None, f"same file name as {seen[graph.value]}; each source is "
                                           "a named graph keyed by its file name: rename one")
         seen[graph.value] = str(path)
-        resolved = resolve_guide(read_guide(path), curation, cues)
-        quads.extend(map_guide(resolved, hidden_labels=cues))
-        issues.extend(resolved.issues)
+        suffix = path.suffix.lower()
+        if suffix in RDF_SUFFIXES and path.is_file():
+            quads.extend(read_rdf(path, RDF_SUFFIXES[suffix], graph))
+        elif path.is_file() and suffix in GUIDE_SUFFIXES:
+            resolved = resolve_guide(read_guide(path), curation, cues)
+            quads.extend(map_guide(resolved, hidden_labels=cues))
+            issues.extend(resolved.issues)
+        else:
+            raise SourceError(path, None, "unknown source kind; expected a guide text file "
+                                          f"({', '.join(GUIDE_SUFFIXES)}) or RDF ({', '.join(RDF_SUFFIXES)})")
         graphs.append(graph)
     return quads, issues, graphs
+
+
+def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad]:
+    """An RDF file's triples in its own graph, with the file described as a source."""
+    raw = path.read_bytes()
+    try:
+        triples = list(ox.parse(raw, format=fmt, base_iri=graph.value))
+    except SyntaxError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        raise SourceError(path, int(line[1]) if line else None,
+                          f"not valid RDF ({exc}); fix the file or leave it out") from exc
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+    return quads + map_rdf_source(graph, path.name, hashlib.sha256(raw).hexdigest())
 
 
 def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,

@@ -184,6 +184,16 @@ def _map_source(add, graph: NamedNode, guide: Guide) -> None:
         add(graph, K("asteriskNote"), Literal(guide.asterisk_note))
 
 
+def map_rdf_source(graph: NamedNode, file_name: str, sha256: str) -> list[Quad]:
+    """The description of a hand-made RDF file loaded as a source graph."""
+    return [
+        Quad(graph, A, NamedNode(PROV + "Entity"), graph),
+        Quad(graph, NamedNode(DCTERMS + "title"), Literal(file_name), graph),
+        Quad(graph, K("fileName"), Literal(file_name), graph),
+        Quad(graph, K("sha256"), Literal(sha256), graph),
+    ]
+
+
 def _map_roles(add, origin, resolved: ResolvedGuide) -> None:
     places: set[tuple[NamedNode, Location]] = set()
     orgs: dict[NamedNode, tuple[str, NamedNode | None]] = {}

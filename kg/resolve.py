@@ -159,6 +159,7 @@ def load_topic_cues(path: str | Path | None = None) -> dict[str, tuple[str, ...]
 
 
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+_SOFT_GAP = re.compile(r"[\s\-‐–/]+|-?[Aa]-?|")
 
 
 def _stem(word: str) -> str:
@@ -177,6 +178,9 @@ def link_topics(text: str, topics: list[Topic], cues: dict[str, tuple[str, ...]]
     """
     tokens = [(m.start(), m.end(), _stem(m.group(0))) for m in _TOKEN.finditer(text)]
     stems = [t[2] for t in tokens]
+    # a phrase may span spaces and hyphens, not a comma, semicolon or sentence end
+    joined = [i > 0 and _SOFT_GAP.fullmatch(text[tokens[i - 1][1]:tokens[i][0]]) is not None
+              for i in range(len(tokens))]
     matches = []
     for topic in sorted(topics, key=lambda t: t.label):
         found: Counter[str] = Counter()
@@ -186,7 +190,7 @@ def link_topics(text: str, topics: list[Topic], cues: dict[str, tuple[str, ...]]
                 continue
             n = len(wanted)
             for i in range(len(stems) - n + 1):
-                if stems[i:i + n] == wanted:
+                if stems[i:i + n] == wanted and all(joined[i + 1:i + n]):
                     found[text[tokens[i][0]:tokens[i + n - 1][1]]] += 1
         if found:
             matches.append(TopicMatch(topic.label, tuple(sorted(found)), sum(found.values())))

@@ -202,3 +202,53 @@ def test_every_command_is_documented_in_the_readme():
     text = README.read_text(encoding="utf-8")
     for name in main.commands:
         assert f"kg {name}" in text, name
+
+
+def test_build_with_violations_is_exit_1_and_store_untouched(built, runner, tmp_path):
+    """A hand-made RDF source that breaks the shapes stops the build before any write."""
+    broken = tmp_path / "corrections.ttl"
+    broken.write_text("""
+@prefix schema: <http://schema.org/> .
+@prefix kg: <https://w3id.org/kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+<https://w3id.org/kg/id/paper/extra> a schema:ScholarlyArticle ;
+    kg:asteriskMarked "yes" ;
+    prov:wasDerivedFrom <https://w3id.org/kg/id/source/corrections> ;
+    kg:sourceLine 4 .
+""", encoding="utf-8")
+    before = run(runner, "export", "-f", "nquads", store=built).stdout
+    live = (built / stores.CURRENT).resolve()
+    out = run(runner, "build", "--add", str(broken), store=built)
+    assert out.exit_code == 1
+    assert "validation failed; the store was left as it was" in out.stderr
+    report = out.stdout
+    assert "kgsh:PaperShape" in report
+    assert "corrections.ttl:4: Violation:" in report
+    assert "focus: <https://w3id.org/kg/id/paper/extra>" in report
+    assert "path: <http://schema.org/name>" in report
+    assert (built / stores.CURRENT).resolve() == live
+    assert sorted(p.name for p in built.iterdir()) == sorted([stores.CURRENT, live.name])
+    assert run(runner, "export", "-f", "nquads", store=built).stdout == before
+
+
+def test_rdf_source_with_a_syntax_error_is_exit_2_with_its_line(built, runner, tmp_path):
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix s: <http://schema.org/> .\n\n<http://a> s:name .\n", encoding="utf-8")
+    out = run(runner, "build", "--add", str(bad), store=built)
+    assert out.exit_code == 2
+    assert out.stderr.startswith(f"kg: error: {bad}:3: not valid RDF")
+
+
+def test_source_order_does_not_change_the_export(tmp_path, runner):
+    """Same sources named in another order: byte-identical sorted N-Triples."""
+    other = tmp_path / "second-guide.txt"
+    other.write_text("A quick guide to Amazon's papers at NAACL 2025\n\nSummary line here.\n\n"
+                     "Model evaluation\n\nA new benchmark for old models\nSamson Tan, Ada Lovelace\n",
+                     encoding="utf-8")
+    outputs = []
+    for order in ([SEED, other], [other, SEED]):
+        store = tmp_path / f"s{len(outputs)}"
+        assert run(runner, "build", *map(str, order), store=store).exit_code == 0
+        outputs.append(run(runner, "export", "-f", "ntriples", store=store).stdout_bytes)
+    assert outputs[0] == outputs[1]
+    assert b"person/samson-tan" in outputs[0]
