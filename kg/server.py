@@ -345,6 +345,10 @@ def execute(db: ox.Store, job: dict) -> Reply:
         return _run_sparql(db, job)
     if job["kind"] == "saved":
         return _run_saved(db, job)
+    if job["kind"] == "entity":  # the web page's entity pages (kg/web)
+        from kg.web import pages
+        status, content_type, body, headers = pages.entity_job(db, job)
+        return Reply(status, content_type, body, headers)
     return Reply.error(500, f"unknown job kind {job['kind']!r}")
 
 
@@ -565,6 +569,23 @@ def _graph_iris(fields: dict[str, list[str]], name: str) -> list[str]:
     return list(fields.get(name, []))
 
 
+def _wants_html(accept: str | None) -> bool:
+    """A browser asking for / gets the page; a client that asks for JSON only gets the index."""
+    if not accept:
+        return True
+    types = [part.split(";")[0].strip().lower() for part in accept.split(",")]
+    return "text/html" in types or not any(t in ("application/json", "application/*") for t in types)
+
+
+def _asset(name: str) -> Reply:
+    from kg.web import pages
+    found = pages.asset(name)
+    if found is None:
+        raise HTTPError(404, f"no asset named {name!r}")
+    body, content_type = found
+    return Reply(200, content_type, body, {**pages.SECURITY_HEADERS, "Cache-Control": "no-cache"})
+
+
 class Handler(BaseHTTPRequestHandler):
     """Routes /sparql, /queries and /queries/NAME; everything else is 404."""
 
@@ -642,6 +663,21 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/queries/"):
             self._allow("GET")
             return self._saved(unquote(path[len("/queries/"):]), url.query)
+        # --- the web page (kg/web) ---
+        if path in ("/", "/index.html") and _wants_html(self.headers.get("Accept")):
+            self._allow("GET")
+            return _asset("index.html")
+        if path.startswith("/static/"):
+            self._allow("GET")
+            return _asset(path[len("/static/"):])
+        if path == "/api/config":
+            self._allow("GET")
+            from kg.web import pages
+            return Reply(200, JSON_TYPE, json.dumps(pages.page_config(), indent=1).encode("utf-8"))
+        if path in ("/entity", "/api/entity"):
+            self._allow("GET")
+            return self._entity(url.query, "json" if path == "/api/entity" else "html")
+        # --- end web page ---
         if path == "/":
             self._allow("GET")
             body = {"sparql": "/sparql", "queries": "/queries",
@@ -744,6 +780,18 @@ class Handler(BaseHTTPRequestHandler):
                     "params": [p.__dict__ for p in q.params], "url": f"/queries/{q.name}"}
                    for q in queries.saved_queries().values()]
         return Reply(200, JSON_TYPE, json.dumps(listing, indent=1, ensure_ascii=False).encode("utf-8"))
+
+    def _entity(self, url_query: str, fmt: str) -> Reply:
+        """/entity?iri=IRI (or ?name=TEXT[&kind=person|paper|topic|role], which redirects)."""
+        fields = self._url_fields(url_query)
+        iri, name, kind = _single(fields, "iri"), _single(fields, "name"), _single(fields, "kind")
+        if not (iri or "").strip() and not (name or "").strip():
+            raise HTTPError(400, "give iri=IRI, or name=TEXT (and kind=person|paper|topic|role)")
+        if kind is not None and kind not in queries.ENTITY_KINDS + ("any",):
+            raise HTTPError(400, f"kind must be one of {', '.join(queries.ENTITY_KINDS)}, not {kind!r}")
+        job = {"kind": "entity", "iri": iri.strip() if (iri or "").strip() else None, "name": name,
+               "entity_kind": kind, "format": fmt}
+        return self.server.pool.run(job, self.server.limits.timeout)
 
     def _saved(self, name: str, url_query: str) -> Reply:
         saved = queries.saved_queries()

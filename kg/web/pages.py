@@ -1,0 +1,221 @@
+"""Entity pages for `kg serve`: everything the store says about one IRI, as escaped HTML.
+
+Runs in a query worker (it reads the store). No script on these pages; every value is
+escaped, so a label holding markup shows as text.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from importlib.resources import files
+from urllib.parse import quote
+
+import pyoxigraph as ox
+
+from kg.errors import QueryError, UnknownNameError
+from kg.namespaces import PREFIXES, base_iri
+from kg.queries import ENTITY_KINDS, find_entity
+
+HTML_TYPE = "text/html; charset=utf-8"
+ASSET_TYPES = {".html": HTML_TYPE, ".js": "text/javascript; charset=utf-8",
+               ".css": "text/css; charset=utf-8"}
+# no inline script or style anywhere: everything comes from this server
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+ASSETS = ("index.html", "app.js", "style.css")
+
+_KINDS = {"Person": "person", "ScholarlyArticle": "paper", "Concept": "topic", "Occupation": "role",
+          "ImageObject": "figure", "JobPosting": "posting", "Event": "event", "Place": "place",
+          "PostalAddress": "address", "RoleInTime": "authorship", "ConceptScheme": "topic scheme",
+          "TopicLink": "topic link", "Dataset": "dataset", "Activity": "build", "Entity": "source"}
+_LABEL_PREDICATES = ("schema:name", "skos:prefLabel", "schema:title", "kg:fileName", "kg:printedName",
+                     "rdfs:label", "dcterms:title", "schema:caption")
+
+
+def asset(name: str) -> tuple[bytes, str] | None:
+    """The bytes and content type of a shipped asset, or None."""
+    if name not in ASSETS:
+        return None
+    return files("kg.web").joinpath(name).read_bytes(), ASSET_TYPES[name[name.rindex("."):]]
+
+
+def page_config() -> dict:
+    """What app.js needs to know: the prefixes and the base of entity IRIs."""
+    return {"prefixes": PREFIXES, "base": base_iri(), "kinds": list(ENTITY_KINDS)}
+
+
+@dataclass
+class Fact:
+    direction: str  # "out": entity -> value; "in": other -> entity
+    predicate: str  # prefixed name
+    predicate_iri: str
+    value: str  # label or literal
+    iri: str | None  # the other entity when it is a named node
+    sources: list[str] = field(default_factory=list)  # source files of the graphs stating it
+
+
+@dataclass
+class Description:
+    iri: str
+    kind: str
+    label: str
+    facts: list[Fact]
+    sources: list[str]  # "file:line" or "file"
+
+    def as_json(self) -> dict:
+        return {"iri": self.iri, "kind": self.kind, "label": self.label,
+                "facts": [f.__dict__ for f in self.facts], "sources": self.sources}
+
+
+def describe_iri(store: ox.Store, iri: str) -> Description | None:
+    """Everything about `iri` over all graphs, or None when the store never mentions it."""
+    entity = ox.NamedNode(iri)
+    q = """
+    SELECT ?dir ?p ?o ?olabel ?file ?e WHERE {
+      { BIND("out" AS ?dir) GRAPH ?g { ?e ?p ?o } FILTER(?p != pro:holdsRoleInTime) }
+      UNION { BIND("in" AS ?dir) GRAPH ?g { ?o ?p ?e } FILTER(?p != pro:isHeldBy) }
+      OPTIONAL { ?g kg:fileName ?file }
+      OPTIONAL { ?o schema:name|skos:prefLabel|schema:title|kg:fileName ?olabel }
+    } ORDER BY ?dir ?p ?o"""
+    facts: dict[tuple, Fact] = {}
+    for row in store.query(q, prefixes=PREFIXES, use_default_graph_as_union=True,
+                           substitutions={ox.Variable("e"): entity}):
+        obj = row["o"]
+        key = (row["dir"].value, row["p"].value, str(obj))
+        fact = facts.get(key)
+        if fact is None:
+            label = row["olabel"].value if row["olabel"] else obj.value
+            fact = facts[key] = Fact(row["dir"].value, _prefixed(row["p"].value), row["p"].value, label,
+                                     obj.value if isinstance(obj, ox.NamedNode) else None)
+        if row["file"] and row["file"].value not in fact.sources:
+            fact.sources.append(row["file"].value)
+    if not facts:
+        return None
+    src = """
+    SELECT DISTINCT ?file ?line ?e WHERE {
+      { ?e prov:wasDerivedFrom ?s OPTIONAL { ?e kg:sourceLine ?line } }
+      UNION { ?slot pro:isHeldBy ?e ; prov:wasDerivedFrom ?s ; kg:sourceLine ?line }
+      ?s kg:fileName ?file
+    } ORDER BY ?file ?line"""
+    sources = [f"{r['file'].value}:{r['line'].value}" if r["line"] else r["file"].value
+               for r in store.query(src, prefixes=PREFIXES, use_default_graph_as_union=True,
+                                    substitutions={ox.Variable("e"): entity})]
+    with_lines = {s.rsplit(":", 1)[0] for s in sources if ":" in s}
+    sources = [s for s in sources if ":" in s or s not in with_lines]
+    kind = "entity"
+    for quad in store.quads_for_pattern(entity, ox.NamedNode(PREFIXES["rdf"] + "type"), None, None):
+        local = quad.object.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+        if local in _KINDS:
+            kind = _KINDS[local]
+            break
+    label = iri
+    for predicate in _LABEL_PREDICATES:
+        hit = next((f.value for f in facts.values() if f.direction == "out" and f.predicate == predicate), None)
+        if hit:
+            label = hit
+            break
+    return Description(iri, kind, label, list(facts.values()), sources)
+
+
+def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
+    """Answer /entity and /api/entity: by `iri`, or by `name` (and `kind`) with a redirect.
+
+    Returns (status, content type, body, headers)."""
+    as_json = job.get("format") == "json"
+    path = "/api/entity" if as_json else "/entity"
+    iri = job.get("iri")
+    if iri is None:
+        kind = job.get("entity_kind") or "any"
+        name = job.get("name") or ""
+        try:
+            found = find_entity(store, kind, name)
+        except UnknownNameError as exc:
+            hint = f"; did you mean {', '.join(exc.suggestions)}?" if exc.suggestions else ""
+            return _error(404, f"no {'entity' if kind == 'any' else kind} named {name!r}{hint}", as_json,
+                          [(s, f"{path}?kind={quote(kind)}&name={quote(s)}") for s in exc.suggestions])
+        except QueryError as exc:
+            return _error(400, str(exc), as_json)
+        return 303, "text/plain; charset=utf-8", b"", {"Location": f"{path}?iri={quote(found.value, safe='')}"}
+    try:
+        ox.NamedNode(iri)
+    except ValueError:
+        return _error(400, f"{iri!r} is not an IRI", as_json)
+    description = describe_iri(store, iri)
+    if description is None:
+        return _error(404, f"the store says nothing about <{iri}>", as_json)
+    if as_json:
+        body = json.dumps(description.as_json(), ensure_ascii=False, indent=1).encode("utf-8")
+        return 200, "application/json", body, {}
+    return 200, HTML_TYPE, render_entity(description).encode("utf-8"), dict(SECURITY_HEADERS)
+
+
+def _error(status: int, message: str, as_json: bool, links: list[tuple[str, str]] | None = None):
+    if as_json:
+        body = json.dumps({"error": message, "suggestions": [s for s, _ in links or []]}, ensure_ascii=False)
+        return status, "application/json", body.encode("utf-8"), {}
+    items = "".join(f'<li><a href="{_e(url)}">{_e(text)}</a></li>' for text, url in links or [])
+    main = f'<p class="error">{_e(message)}</p>' + (f"<ul>{items}</ul>" if items else "")
+    return status, HTML_TYPE, _page("Not found" if status == 404 else "Error", main).encode("utf-8"), \
+        dict(SECURITY_HEADERS)
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def entity_href(iri: str) -> str:
+    return "/entity?iri=" + quote(iri, safe="")
+
+
+def _value(fact: Fact) -> str:
+    if fact.iri is None:
+        return f'<span class="literal">{_e(fact.value)}</span>'
+    if fact.iri.startswith(base_iri()):
+        return f'<a href="{_e(entity_href(fact.iri))}">{_e(fact.value)}</a>'
+    shown = _prefixed(fact.iri) if fact.value == fact.iri else fact.value
+    return f'<span class="iri" title="{_e(fact.iri)}">{_e(shown)}</span>'
+
+
+def _facts_table(facts: list[Fact], caption: str, css: str) -> str:
+    if not facts:
+        return ""
+    rows = "".join(
+        f'<tr><td class="predicate" title="{_e(f.predicate_iri)}">{_e(f.predicate)}</td>'
+        f"<td>{_value(f)}</td><td class=\"source\">{_e(', '.join(f.sources))}</td></tr>"
+        for f in facts)
+    return (f'<table class="facts {css}"><caption>{_e(caption)}</caption>'
+            f"<thead><tr><th>property</th><th>value</th><th>graph source</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def render_entity(d: Description) -> str:
+    out = [f for f in d.facts if f.direction == "out"]
+    into = [f for f in d.facts if f.direction == "in"]
+    sources = "".join(f"<li>{_e(s)}</li>" for s in d.sources)
+    main = (f'<header class="entity"><h1 id="label">{_e(d.label)}</h1>'
+            f'<p><span class="kind" id="kind">{_e(d.kind)}</span> <code id="iri">{_e(d.iri)}</code></p></header>'
+            + _facts_table(out, "What it says", "out")
+            + _facts_table(into, "What points to it", "in")
+            + (f'<section id="provenance"><h2>Provenance</h2><ul class="sources">{sources}</ul></section>'
+               if sources else ""))
+    return _page(f"{d.label} ({d.kind})", main)
+
+
+def _page(title: str, main: str) -> str:
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            f"<title>{_e(title)} · kg</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>"
+            "<body><nav><a href=\"/\">kg</a> · knowledge graph</nav>"
+            f"<main>{main}</main></body></html>\n")
+
+
+def _prefixed(iri: str) -> str:
+    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
+        if iri.startswith(ns):
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"
