@@ -1,0 +1,451 @@
+"""A remote store: any SPARQL 1.1 Query + Update + Graph Store Protocol endpoint.
+
+`RemoteStore` offers the few `pyoxigraph.Store` methods kg's callers use (`query`,
+`quads_for_pattern`, `named_graphs`, `len`), so saved queries, `stats`, `show` and
+`export` run unchanged against a server. Decisions (see README "Remote stores"):
+
+* **Which graphs.** kg's graphs are the meta graph plus the sources it lists
+  (`?build prov:used ?source`). Every query is sent with `default-graph-uri` *and*
+  `named-graph-uri` set to exactly those graphs (SPARQL 1.1 Protocol), which gives
+  the embedded store's "default graph = union of all graphs" on any server, and
+  keeps out Virtuoso's system graphs and kg's temporary upload graphs. A query that
+  names its own dataset (FROM / FROM NAMED) is sent as written.
+* **Parameters.** A server has no substitution API, so bound values travel as a
+  `VALUES` block placed first inside the query's top-level WHERE group (so FILTERs
+  of that group see them, as with Oxigraph's substitutions). The block is built only
+  from pyoxigraph term objects, in their N-Triples serialisation, which escapes every
+  character that could end a literal or an IRI; no value is ever pasted as text.
+* **Writes.** Data goes up as N-Triples through the Graph Store Protocol into
+  temporary graphs (in chunks); then one SPARQL Update request `MOVE`s them into
+  place and rewrites the meta graph. A failure before that request leaves the
+  live graphs as they were; temporary graphs are dropped in every case.
+* **Credentials** come from the environment only: KG_STORE_USER / KG_STORE_PASSWORD
+  (HTTP Basic or Digest, whichever the server asks for).
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from kg.errors import StoreError
+
+CHUNK = 50_000  # triples per upload request
+TIMEOUT = 60.0
+PROV_USED = "http://www.w3.org/ns/prov#used"
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def meta_graph() -> ox.NamedNode:
+    from kg.mapping import META_GRAPH
+    from kg.namespaces import mint
+
+    return ox.NamedNode(mint(*META_GRAPH.split("/")))
+
+
+def is_remote(value: object) -> bool:
+    """Whether a --store value names a server rather than a directory."""
+    return isinstance(value, str) and bool(re.match(r"(?i)(https?://|query=)", value))
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    query: str
+    update: str
+    store: str
+
+
+def endpoints(spec: str) -> Endpoints:
+    """The three URLs a --store value stands for.
+
+    * `http://host:port` (no path): Oxigraph's layout, /query, /update, /store.
+    * `http://host:port/sparql` (or /sparql-auth): Virtuoso's, /sparql for queries,
+      /sparql-auth for updates, /sparql-graph-crud-auth for the Graph Store Protocol.
+    * `query=URL,update=URL,store=URL`: any other server.
+    """
+    if spec.lower().startswith("query="):
+        parts = dict(p.split("=", 1) for p in spec.split(",") if "=" in p)
+        if "query" not in parts:
+            raise StoreError(f"--store {spec!r}: expected query=URL[,update=URL][,store=URL]")
+        return Endpoints(parts["query"], parts.get("update", parts["query"]), parts.get("store", ""))
+    url = urllib.parse.urlsplit(spec)
+    base = f"{url.scheme}://{url.netloc}"
+    path = url.path.rstrip("/")
+    if path in ("/sparql", "/sparql-auth"):
+        return Endpoints(base + "/sparql", base + "/sparql-auth", base + "/sparql-graph-crud-auth")
+    if path in ("", "/query"):
+        return Endpoints(base + "/query", base + "/update", base + "/store")
+    raise StoreError(f"--store {spec}: give a server's base URL (Oxigraph), a URL ending in /sparql "
+                     "(Virtuoso), or query=URL,update=URL,store=URL")
+
+
+# --- reading SPARQL text just enough to place a VALUES block --------------------------
+
+_LEX = re.compile(r'''
+   (?P<comment>\#[^\n]*)
+ | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+             |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
+ | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+ | (?P<var>[?$]\w+)
+ | (?P<word>[A-Za-z_][\w.-]*(?::[\w.%-]*)?|:[\w.%-]*)
+ | (?P<open>\{) | (?P<close>\})
+ | (?P<space>\s+) | (?P<other>.)
+''', re.S | re.X)
+
+
+@dataclass(frozen=True)
+class Shape:
+    form: str  # SELECT | ASK | CONSTRUCT | DESCRIBE | "" (an update or unknown)
+    body: int | None  # offset just after the top-level WHERE group's "{"
+    dataset: bool  # the query has its own FROM / FROM NAMED
+
+
+def shape(text: str) -> Shape:
+    form = ""
+    where_seen = False
+    template_done = False
+    depth = 0
+    dataset = False
+    last_sig = None
+    for m in _LEX.finditer(text):
+        kind = m.lastgroup
+        if kind in ("comment", "space"):
+            continue
+        if kind == "word" and depth == 0:
+            upper = m.group().upper()
+            if not form and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+                form = upper
+            elif upper == "WHERE":
+                where_seen = True
+            elif upper == "FROM":
+                dataset = True
+        if kind == "open":
+            if depth == 0:
+                is_template = form == "CONSTRUCT" and not where_seen and not template_done \
+                    and last_sig == "CONSTRUCT"
+                if is_template:
+                    template_done = True
+                elif form:
+                    return Shape(form, m.end(), dataset)
+            depth += 1
+        elif kind == "close":
+            depth -= 1
+        last_sig = m.group().upper() if kind == "word" else kind
+    return Shape(form, None, dataset)
+
+
+def values_block(bindings: dict[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
+    """`VALUES (?a ?b) { (<iri> "lit") }` from term objects, never from raw text."""
+    names, terms = [], []
+    for var, term in bindings.items():
+        if not isinstance(var, ox.Variable):
+            raise TypeError(f"substitution keys must be pyoxigraph Variables, not {type(var).__name__}")
+        if not isinstance(term, (ox.NamedNode, ox.Literal)):
+            raise TypeError("only IRIs and literals can be bound on a remote store, "
+                            f"not {type(term).__name__}")
+        names.append(str(var))  # "?name", validated by ox.Variable
+        terms.append(str(term))  # N-Triples: every special character escaped
+    return f" VALUES ({' '.join(names)}) {{ ({' '.join(terms)}) }} "
+
+
+def with_bindings(text: str, bindings: dict | None) -> str:
+    if not bindings:
+        return text
+    found = shape(text)
+    if found.body is None:
+        raise SyntaxError("cannot find the query's WHERE group to bind parameters in")
+    return text[:found.body] + values_block(bindings) + text[found.body:]
+
+
+def with_prefixes(text: str, prefixes: dict[str, str] | None) -> str:
+    if not prefixes:
+        return text
+    declared = {m.group(1) for m in re.finditer(r"(?i)\bPREFIX\s+([\w.-]*):", text)}
+    head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefixes.items() if p not in declared)
+    return head + text
+
+
+# --- HTTP ------------------------------------------------------------------------------
+
+class _Http:
+    def __init__(self, timeout: float):
+        self.timeout = timeout
+        user, password = os.environ.get("KG_STORE_USER"), os.environ.get("KG_STORE_PASSWORD")
+        handlers: list[urllib.request.BaseHandler] = []
+        self.basic = None
+        if user is not None:
+            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
+            manager.add_password(None, "http://", user, password or "")
+            manager.add_password(None, "https://", user, password or "")
+            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
+            self.basic = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
+        self.opener = urllib.request.build_opener(*handlers)
+
+    def request(self, method: str, url: str, data: bytes | None = None,
+                headers: dict[str, str] | None = None) -> bytes:
+        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+        try:
+            with self.opener.open(req, timeout=self.timeout) as resp:
+                return resp.read()
+        except urllib.error.HTTPError as exc:
+            if exc.code == 401 and self.basic and "basic" in (exc.headers.get("WWW-Authenticate") or "").lower():
+                req.add_header("Authorization", self.basic)
+                try:
+                    with self.opener.open(req, timeout=self.timeout) as resp:
+                        return resp.read()
+                except urllib.error.HTTPError as again:
+                    exc = again
+            body = exc.read()[:300].decode("utf-8", "replace").strip().replace("\n", " ")
+            hint = " (set KG_STORE_USER / KG_STORE_PASSWORD)" if exc.code in (401, 403) else ""
+            raise RemoteError(exc.code, f"{method} {_short(url)}: HTTP {exc.code}{hint}: {body}") from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise StoreError(f"cannot reach the store at {_short(url)}: {reason}") from None
+
+
+class RemoteError(StoreError):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _short(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+# --- the store -------------------------------------------------------------------------
+
+class RemoteStore:
+    """A SPARQL 1.1 server seen through the part of pyoxigraph.Store that kg uses."""
+
+    def __init__(self, query_url: str, update_url: str | None = None, gsp_url: str | None = None,
+                 timeout: float = TIMEOUT):
+        self.query_url = query_url
+        self.update_url = update_url or query_url
+        self.gsp_url = gsp_url or ""
+        self.http = _Http(timeout)
+        self._graphs: list[ox.NamedNode] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: str, timeout: float = TIMEOUT) -> RemoteStore:
+        ends = endpoints(spec)
+        return cls(ends.query, ends.update, ends.store, timeout)
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.query_url})"
+
+    # graphs ---------------------------------------------------------------------------
+    def kg_graphs(self, refresh: bool = False) -> list[ox.NamedNode]:
+        """The meta graph and the sources it lists; [] for an empty server."""
+        if self._graphs is None or refresh:
+            meta = meta_graph()
+            q = (f"SELECT DISTINCT ?g WHERE {{ GRAPH {meta} {{ ?build <{PROV_USED}> ?g }} }}")
+            rows = self._select(q, graphs=[meta])
+            sources = sorted({r["g"].value for r in rows if isinstance(r["g"], ox.NamedNode)})
+            present = self._ask(f"ASK {{ GRAPH {meta} {{ ?s ?p ?o }} }}", graphs=[meta])
+            self._graphs = ([meta] if present else []) + [ox.NamedNode(s) for s in sources]
+        return list(self._graphs)
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        return iter(self.kg_graphs())
+
+    def contains_named_graph(self, graph: ox.NamedNode) -> bool:
+        return graph in self.kg_graphs()
+
+    def is_empty(self) -> bool:
+        return not self.kg_graphs()
+
+    # reading --------------------------------------------------------------------------
+    def query(self, query: str, prefixes: dict[str, str] | None = None,
+              use_default_graph_as_union: bool = False, substitutions: dict | None = None,
+              **_ignored):
+        """Like pyoxigraph's Store.query: QuerySolutions, QueryBoolean or QueryTriples.
+
+        kg's graphs always make up both the default graph (their union) and the named
+        graphs; `use_default_graph_as_union` is accepted for pyoxigraph compatibility.
+        """
+        text = with_bindings(with_prefixes(query, prefixes), substitutions)
+        _check_syntax(text)
+        found = shape(text)
+        if found.form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+            raise SyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
+        graphs = None if found.dataset else self.kg_graphs()
+        if found.form in ("SELECT", "ASK"):
+            data = self._post_query(text, graphs, "application/sparql-results+json")
+            try:
+                return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+            except SyntaxError as exc:
+                raise StoreError(f"the store at {self.query_url} sent unreadable results: {exc}") from None
+        data = self._post_query(text, graphs, "application/n-triples")
+        try:
+            triples = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
+        except SyntaxError as exc:
+            raise StoreError(f"the store at {self.query_url} sent unreadable triples: {exc}") from None
+        # a real QueryTriples, as callers test for it: replay the triples in memory
+        scratch = ox.Store()
+        scratch.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
+        return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
+
+    def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None) -> Iterator[ox.Quad]:
+        if isinstance(graph_name, ox.DefaultGraph):
+            return iter(())  # kg keeps nothing in the default graph
+        bindings = {ox.Variable(n): t for n, t in (("s", subject), ("p", predicate), ("o", object),
+                                                  ("g", graph_name)) if t is not None}
+        q = with_bindings("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
+        rows = self._select(q, graphs=self.kg_graphs())
+        return iter([ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows])
+
+    def __len__(self) -> int:
+        rows = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", graphs=self.kg_graphs())
+        return int(rows[0]["n"].value) if rows else 0
+
+    # writing --------------------------------------------------------------------------
+    def update(self, text: str) -> None:
+        self.http.request("POST", self.update_url, urllib.parse.urlencode({"update": text}).encode(),
+                          {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def upload(self, graph: ox.NamedNode, triples: Sequence[ox.Triple], chunk: int = CHUNK) -> None:
+        """Put N-Triples into `graph` (replacing it) through the Graph Store Protocol, in chunks."""
+        if not self.gsp_url:
+            raise StoreError("this --store has no Graph Store Protocol URL (store=...) to upload to")
+        for start in range(0, max(len(triples), 1), chunk):
+            body = ox.serialize(triples[start:start + chunk], format=ox.RdfFormat.N_TRIPLES)
+            method = "PUT" if start == 0 else "POST"
+            url = f"{self.gsp_url}?{urllib.parse.urlencode({'graph': graph.value})}"
+            self.http.request(method, url, body, {"Content-Type": "application/n-triples"})
+
+    def replace_graphs(self, contents: dict[ox.NamedNode, Sequence[ox.Triple]],
+                       drop: Iterable[ox.NamedNode] = (), on_stage: Callable[[str], None] | None = None,
+                       chunk: int = CHUNK) -> None:
+        """Make each graph hold exactly the given triples, and drop others, all in one swap.
+
+        Uploads go to temporary graphs first; one update request then moves them in.
+        If anything fails before that request the live graphs are untouched.
+        """
+        note = on_stage or (lambda _m: None)
+        token = uuid.uuid4().hex[:12]
+        temps = {g: ox.NamedNode(f"urn:kg:upload:{token}:{i}") for i, g in enumerate(contents)}
+        try:
+            for graph, triples in contents.items():
+                note(f"uploading {len(triples)} triples for {graph.value}")
+                self.upload(temps[graph], triples, chunk)
+            ops = [f"DROP SILENT GRAPH {g}" for g in drop if g not in contents]
+            for graph, temp in temps.items():
+                # an empty graph may not exist as a temp: clear the target instead
+                ops.append(f"DROP SILENT GRAPH {graph}")
+                ops.append(f"ADD SILENT {temp} TO {graph}")
+            note("swapping graphs")
+            self.update(" ;\n".join(ops))
+        finally:
+            self._graphs = None
+            try:
+                self.update(" ;\n".join(f"DROP SILENT GRAPH {t}" for t in temps.values()))
+            except StoreError:
+                pass
+
+    # plumbing -------------------------------------------------------------------------
+    def _post_query(self, text: str, graphs: list[ox.NamedNode] | None, accept: str) -> bytes:
+        form = [("query", text)]
+        for g in graphs or []:
+            form += [("default-graph-uri", g.value), ("named-graph-uri", g.value)]
+        if graphs == []:  # nothing in the store yet: an empty dataset, not the server's default
+            form += [("default-graph-uri", "urn:kg:empty"), ("named-graph-uri", "urn:kg:empty")]
+        try:
+            return self.http.request("POST", self.query_url, urllib.parse.urlencode(form).encode(),
+                                     {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
+        except RemoteError as exc:
+            if exc.status == 400:
+                raise SyntaxError(f"the server refused the query: {exc}") from None
+            raise
+
+    def _select(self, text: str, graphs: list[ox.NamedNode]) -> list[ox.QuerySolution]:
+        data = self._post_query(text, graphs, "application/sparql-results+json")
+        return list(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
+
+    def _ask(self, text: str, graphs: list[ox.NamedNode]) -> bool:
+        data = self._post_query(text, graphs, "application/sparql-results+json")
+        return bool(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
+
+
+def _check_syntax(text: str) -> None:
+    """Parse locally (on an empty in-memory store) so errors read as they do embedded."""
+    try:
+        ox.Store().query(text)
+    except SyntaxError:
+        raise
+    except Exception:  # noqa: BLE001 - evaluation problems are the server's to report
+        pass
+
+
+def open_remote(spec: str) -> RemoteStore:
+    store = RemoteStore.from_spec(spec)
+    if store.is_empty():
+        raise StoreError(f"no kg data at {spec}; run `kg build --store {spec}` or `kg push` first")
+    return store
+
+
+# --- build and push ----------------------------------------------------------------------
+
+def build_remote(paths, *, store: str, add: bool = False, curation=None, on_stage=None):
+    """`kg build` against a server: read, map and validate here; then swap graphs in."""
+    from kg import build as pipeline
+    from kg.validate import to_rdflib, validate_graph
+
+    note = on_stage or (lambda _msg: None)
+    remote = RemoteStore.from_spec(store)
+    note("reading sources")
+    quads, issues, graphs = pipeline.read_sources(paths, curation)
+    meta = meta_graph()
+    existing = remote.kg_graphs(refresh=True)
+    if add and not existing:
+        raise StoreError(f"no kg data at {store} to add to; run `kg build` first")
+    local = ox.Store()
+    if add:
+        keep = [g for g in existing if g != meta and g not in graphs]
+        for quad in remote.quads_for_pattern(None, None, None, None):
+            if quad.graph_name in keep:
+                local.add(quad)
+    local.bulk_extend(quads)
+    note("validating")
+    report = validate_graph(to_rdflib(list(local.quads_for_pattern(None, None, None, None))))
+    if not report.conforms:
+        return pipeline.BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
+    local.bulk_extend(pipeline._describe(local, meta))
+    note("writing store")
+    contents = {g: _triples(local, g) for g in [*graphs, meta]}
+    drop = [] if add else [g for g in existing if g not in contents]
+    remote.replace_graphs(contents, drop=drop, on_stage=note)
+    return pipeline.BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), len(local))
+
+
+def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) -> dict[str, int]:
+    """Copy an embedded store's graphs to a server; graphs the server has from kg but the
+    source lacks are dropped. Running it twice changes nothing the second time."""
+    remote = RemoteStore.from_spec(target)
+    existing = remote.kg_graphs(refresh=True)
+    graphs = sorted(source.named_graphs(), key=lambda g: g.value)
+    contents = {g: _triples(source, g) for g in graphs}
+    drop = [g for g in existing if g not in contents]
+    remote.replace_graphs(contents, drop=drop, on_stage=on_stage, chunk=chunk)
+    return {g.value: len(t) for g, t in contents.items()}
+
+
+def _triples(store: ox.Store, graph: ox.NamedNode) -> list[ox.Triple]:
+    return sorted((ox.Triple(q.subject, q.predicate, q.object)
+                   for q in store.quads_for_pattern(None, None, None, graph)), key=str)
+
+
+def push_path(path: Path, target: str, **kw) -> dict[str, int]:
+    from kg import store as stores
+
+    return push(stores.open_store(path), target, **kw)
