@@ -1,0 +1,217 @@
+"""The web page of `kg serve` (no browser): assets, headers, entity pages, escaping.
+
+Servers run in a thread on 127.0.0.1 port 0 and are always shut down; requests use urllib.
+The browser test is tests/test_browser.py.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import urllib.parse
+from contextlib import contextmanager
+
+import pytest
+
+from kg import server as kgserver
+from kg.build import build
+from kg.web import pages
+
+from conftest import SEED
+
+BASE = "https://w3id.org/kg/id/"
+KARYPIS = BASE + "person/george-karypis"
+CSP = "default-src 'self'"
+
+
+@contextmanager
+def running(store_path, **options):
+    srv = kgserver.make_server(store_path, "127.0.0.1", 0, **options)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def srv(seed_store_path):
+    with running(seed_store_path, timeout=10, workers=1) as s:
+        yield s
+
+
+def fetch(srv, path: str, accept: str | None = None):
+    """(status, headers, text) without following redirects."""
+    host, port = srv.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=20)
+    try:
+        conn.request("GET", path, headers={"Accept": accept} if accept else {})
+        r = conn.getresponse()
+        return r.status, r.headers, r.read().decode("utf-8")
+    finally:
+        conn.close()
+
+
+def entity_url(iri: str) -> str:
+    return "/entity?iri=" + urllib.parse.quote(iri, safe="")
+
+
+@pytest.mark.parametrize("path, media", [
+    ("/", "text/html"), ("/index.html", "text/html"),
+    ("/static/app.js", "text/javascript"), ("/static/style.css", "text/css"),
+])
+def test_page_and_assets_have_their_types_and_security_headers(srv, path, media):
+    status, headers, body = fetch(srv, path, "text/html,*/*;q=0.8")
+    assert status == 200
+    assert headers["Content-Type"] == f"{media}; charset=utf-8"
+    assert headers["Content-Security-Policy"].startswith(CSP)
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert body
+
+
+def test_page_loads_nothing_from_elsewhere_and_has_no_inline_script(srv):
+    _, _, page = fetch(srv, "/")
+    assert '<script src="/static/app.js"' in page
+    assert "<script>" not in page and "style=" not in page and "onclick" not in page
+    for asset in ("/", "/static/app.js", "/static/style.css"):
+        _, _, text = fetch(srv, asset)
+        assert "http://" not in text and "https://" not in text, f"{asset} names another host"
+        assert "@import" not in text and "url(" not in text
+
+
+def test_index_json_stays_for_clients_asking_for_json(srv):
+    status, headers, body = fetch(srv, "/", "application/json")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert json.loads(body)["sparql"] == "/sparql"
+
+
+def test_unknown_asset_is_404(srv):
+    assert fetch(srv, "/static/nope.js")[0] == 404
+    assert fetch(srv, "/static/../server.py")[0] == 404
+    assert fetch(srv, "/static/__init__.py")[0] == 404
+
+
+def test_config_gives_the_prefixes_and_the_base(srv):
+    status, _, body = fetch(srv, "/api/config")
+    config = json.loads(body)
+    assert status == 200
+    assert config["prefixes"]["schema"] == "http://schema.org/"
+    assert config["base"] == BASE
+
+
+def test_person_page_shows_name_papers_and_provenance(srv):
+    status, headers, page = fetch(srv, entity_url(KARYPIS))
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert headers["Content-Security-Policy"].startswith(CSP)
+    assert '<h1 id="label">George Karypis</h1>' in page
+    assert '<span class="kind" id="kind">person</span>' in page
+    # the papers point to the person: links to their pages, with their titles
+    paper = BASE + "paper/extreme-miscalibration-and-the-illusion-of-adversarial-e6cb2bf4"
+    assert f'<a href="{entity_url(paper)}">Extreme miscalibration and the illusion of adversarial robustness</a>' in page
+    assert "Learning to generate answers with citations via factual consistency models" in page
+    assert "<li>amazon-acl-2024-guide.txt:33</li>" in page
+    assert "<li>amazon-acl-2024-guide.txt:100</li>" in page
+    assert "<script" not in page
+
+
+def test_paper_page_links_its_authors_and_topic(srv):
+    status, _, page = fetch(srv, entity_url(BASE + "paper/extreme-miscalibration-and-the-illusion-of-adversarial-e6cb2bf4"))
+    assert status == 200
+    assert '<span class="kind" id="kind">paper</span>' in page
+    assert f'<a href="{entity_url(KARYPIS)}">George Karypis</a>' in page
+    assert f'<a href="{entity_url(BASE + "person/samson-tan")}">Samson Tan</a>' in page
+    assert "Model robustness" in page
+
+
+def test_entity_json(srv):
+    status, headers, body = fetch(srv, "/api/entity?iri=" + urllib.parse.quote(KARYPIS, safe=""))
+    data = json.loads(body)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert data["label"] == "George Karypis" and data["kind"] == "person"
+    assert "amazon-acl-2024-guide.txt:33" in data["sources"]
+    assert any(f["predicate"] == "schema:author" and f["direction"] == "in" for f in data["facts"])
+
+
+def test_entity_by_name_redirects_to_its_iri(srv):
+    status, headers, _ = fetch(srv, "/entity?kind=person&name=george%20karypis")
+    assert status == 303
+    assert headers["Location"] == entity_url(KARYPIS)
+
+
+def test_misspelt_name_is_404_with_suggestions(srv):
+    status, _, page = fetch(srv, "/entity?kind=person&name=Georg%20Karipis")
+    assert status == 404
+    assert "no person named &#x27;Georg Karipis&#x27;" in page
+    assert '<a href="/entity?kind=person&amp;name=George%20Karypis">George Karypis</a>' in page
+
+
+@pytest.mark.parametrize("path, status", [
+    (entity_url(BASE + "person/nobody"), 404),
+    ("/entity?iri=not%20an%20iri", 400),
+    ("/entity", 400),
+    ("/entity?name=x&kind=planet", 400),
+])
+def test_bad_entity_requests(srv, path, status):
+    assert fetch(srv, path)[0] == status
+
+
+def test_entity_pages_are_get_only(srv):
+    host, port = srv.server_address[:2]
+    conn = http.client.HTTPConnection(host, port, timeout=20)
+    conn.request("POST", entity_url(KARYPIS), body=b"", headers={"Content-Length": "0"})
+    r = conn.getresponse()
+    r.read()
+    conn.close()
+    assert r.status == 405
+
+
+EVIL = '<script>alert(1)</script> & "Evil"'
+
+
+@pytest.fixture(scope="module")
+def evil_store(tmp_path_factory):
+    """The seed guide plus a hand-made source whose person's name is markup."""
+    root = tmp_path_factory.mktemp("evil")
+    source = root / "evil.ttl"
+    source.write_text("""
+@prefix schema: <http://schema.org/> .
+@prefix kg: <https://w3id.org/kg/ontology#> .
+@prefix prov: <http://www.w3.org/ns/prov#> .
+<https://w3id.org/kg/id/person/evil> a schema:Person ;
+    schema:name "<script>alert(1)</script> & \\"Evil\\"" ;
+    prov:wasDerivedFrom <https://w3id.org/kg/id/source/evil> ;
+    kg:sourceLine 4 .
+""", encoding="utf-8")
+    result = build([SEED, source], store=root / "store")
+    assert result.written, result.report.format()
+    return root / "store"
+
+
+def test_markup_in_a_label_is_shown_as_text(evil_store):
+    with running(evil_store, timeout=10, workers=1) as srv:
+        status, _, page = fetch(srv, entity_url(BASE + "person/evil"))
+        assert status == 200
+        assert "<script>alert" not in page
+        assert '<h1 id="label">&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Evil&quot;</h1>' in page
+        assert "<li>evil.ttl:4</li>" in page
+        status, headers, _ = fetch(srv, "/entity?kind=person&name=" + urllib.parse.quote(EVIL))
+        assert status == 303 and headers["Location"] == entity_url(BASE + "person/evil")
+
+
+def test_render_escapes_every_field():
+    d = pages.Description(
+        iri='https://w3id.org/kg/id/x"><script>', kind="<b>kind</b>", label="<img src=x onerror=alert(1)>",
+        facts=[pages.Fact("out", "schema:name", "http://schema.org/name", "<i>v</i>", None, ["a<b>.txt"]),
+               pages.Fact("in", "schema:author", "http://schema.org/author", "</td>",
+                          'https://w3id.org/kg/id/paper/"onmouseover="x', [])],
+        sources=["<f>.txt:1"])
+    page = pages.render_entity(d)
+    for raw in ("<script>", "<img", "<b>kind", "<i>v", "</td></td>", "<f>", 'href="/entity?iri=https%3A%2F%2Fw3id.org%2Fkg%2Fid%2Fpaper%2F"'):
+        assert raw not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "%22onmouseover%3D%22x" in page
