@@ -670,6 +670,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/static/"):
             self._allow("GET")
             return _asset(path[len("/static/"):])
+        if path == "/favicon.ico":
+            self._allow("GET")
+            return Reply(204, "image/x-icon", b"")  # no icon; and no 404 in the browser's console
         if path == "/api/config":
             self._allow("GET")
             from kg.web import pages
