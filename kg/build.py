@@ -90,6 +90,9 @@ def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad
 def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
           curation: Curation | None = None, on_stage: Callable[[str], None] | None = None) -> BuildResult:
     """Build (or with `add`, extend) the store from sources; atomic, validate-before-write."""
+    if stores.is_url(store):  # a server (see kg.remote)
+        from kg.remote import build_remote
+        return build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
     stage_note = on_stage or (lambda _msg: None)
     stage_note("reading sources")
     quads, issues, graphs = read_sources(paths, curation)

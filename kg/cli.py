@@ -32,8 +32,9 @@ class KGGroup(click.Group):
 
 
 def _store_option(f):
-    return click.option("--store", "store", envvar="KG_STORE", default=None, metavar="PATH",
-                        help="Store directory (env KG_STORE; default .kg in the current directory).")(f)
+    return click.option("--store", "store", envvar="KG_STORE", default=None, metavar="PATH|URL",
+                        help="Store directory, or a SPARQL server URL (see README, Remote stores) "
+                             "(env KG_STORE; default .kg in the current directory).")(f)
 
 
 def _format_option(f):
@@ -249,6 +250,34 @@ def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: i
     server.serve(stores.store_path(store), host or server.DEFAULT_HOST, port, on_ready=ready,
                  timeout=timeout, max_rows=max_rows, workers=workers, public=host is not None,
                  log=sys.stderr)
+
+
+@main.command()
+@click.option("--store", "store", envvar="KG_STORE", required=True, metavar="URL",
+              help="The server to load into (env KG_STORE; credentials from KG_STORE_USER / "
+                   "KG_STORE_PASSWORD).")
+@click.option("--from", "source", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help="The embedded store to push (default .kg in the current directory).")
+@click.option("--chunk", default=50_000, show_default=True, type=click.IntRange(min=1),
+              help="Triples per upload request.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
+def push(store: str, source: Path | None, chunk: int, quiet: bool) -> None:
+    """Load an embedded store into a SPARQL server, graph by graph, replacing kg's graphs there.
+
+    Each graph is uploaded in chunks to a temporary graph and swapped in with one
+    update; running it again changes nothing.
+    """
+    from kg import remote
+
+    if not stores.is_url(store):
+        raise KGError(f"--store {store}: push needs a server URL (http://...)")
+    origin = stores.store_path(str(source) if source else stores.DEFAULT_STORE)
+    if stores.is_url(origin):
+        raise KGError("--from must be a store directory, not a URL")
+    counts = remote.push(stores.open_store(origin), store, chunk=chunk)
+    if not quiet:
+        click.echo(f"Pushed {origin} to {store}: {len(counts)} graph(s), "
+                   f"{sum(counts.values())} triples.")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 import urllib.error
@@ -51,11 +52,6 @@ def meta_graph() -> ox.NamedNode:
     from kg.namespaces import mint
 
     return ox.NamedNode(mint(*META_GRAPH.split("/")))
-
-
-def is_remote(value: object) -> bool:
-    """Whether a --store value names a server rather than a directory."""
-    return isinstance(value, str) and bool(re.match(r"(?i)(https?://|query=)", value))
 
 
 @dataclass(frozen=True)
@@ -178,39 +174,87 @@ def with_prefixes(text: str, prefixes: dict[str, str] | None) -> str:
 # --- HTTP ------------------------------------------------------------------------------
 
 class _Http:
+    """urllib with Basic or Digest credentials from the environment.
+
+    The challenge is fetched with a body-less probe before the first request to a
+    URL, so a large upload is never sent only to be refused (Virtuoso closes the
+    connection on a 401 while the body is still arriving).
+    """
+
     def __init__(self, timeout: float):
         self.timeout = timeout
-        user, password = os.environ.get("KG_STORE_USER"), os.environ.get("KG_STORE_PASSWORD")
-        handlers: list[urllib.request.BaseHandler] = []
-        self.basic = None
-        if user is not None:
-            manager = urllib.request.HTTPPasswordMgrWithDefaultRealm()
-            manager.add_password(None, "http://", user, password or "")
-            manager.add_password(None, "https://", user, password or "")
-            handlers.append(urllib.request.HTTPDigestAuthHandler(manager))
-            self.basic = "Basic " + base64.b64encode(f"{user}:{password or ''}".encode()).decode()
-        self.opener = urllib.request.build_opener(*handlers)
+        self.user = os.environ.get("KG_STORE_USER")
+        self.password = os.environ.get("KG_STORE_PASSWORD") or ""
+        self.challenges: dict[str, dict[str, str] | None] = {}
+        self.count = 0
 
     def request(self, method: str, url: str, data: bytes | None = None,
                 headers: dict[str, str] | None = None) -> bytes:
-        req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+        headers = dict(headers or {})
+        path = _short(url)
+        if self.user is not None and path not in self.challenges:
+            self.challenges[path] = self._probe(url)
+        for attempt in (1, 2):
+            if self.user is not None and self.challenges.get(path):
+                headers["Authorization"] = self._authorization(self.challenges[path], method, url)
+            req = urllib.request.Request(url, data=data, method=method, headers=headers)
+            try:
+                with urllib.request.urlopen(req, timeout=self.timeout) as resp:
+                    return resp.read()
+            except urllib.error.HTTPError as exc:
+                challenge = _challenge(exc.headers.get("WWW-Authenticate"))
+                if exc.code == 401 and self.user is not None and challenge and attempt == 1:
+                    self.challenges[path] = challenge  # stale nonce: once more with the new one
+                    continue
+                body = exc.read()[:300].decode("utf-8", "replace").strip().replace("\n", " ")
+                hint = " (set KG_STORE_USER / KG_STORE_PASSWORD)" if exc.code in (401, 403) else ""
+                raise RemoteError(exc.code, f"{method} {path}: HTTP {exc.code}{hint}: {body}") from None
+            except (urllib.error.URLError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise StoreError(f"cannot reach the store at {path}: {reason}") from None
+        raise AssertionError("unreachable")
+
+    def _probe(self, url: str) -> dict[str, str] | None:
         try:
-            with self.opener.open(req, timeout=self.timeout) as resp:
-                return resp.read()
+            with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=self.timeout):
+                return None
         except urllib.error.HTTPError as exc:
-            if exc.code == 401 and self.basic and "basic" in (exc.headers.get("WWW-Authenticate") or "").lower():
-                req.add_header("Authorization", self.basic)
-                try:
-                    with self.opener.open(req, timeout=self.timeout) as resp:
-                        return resp.read()
-                except urllib.error.HTTPError as again:
-                    exc = again
-            body = exc.read()[:300].decode("utf-8", "replace").strip().replace("\n", " ")
-            hint = " (set KG_STORE_USER / KG_STORE_PASSWORD)" if exc.code in (401, 403) else ""
-            raise RemoteError(exc.code, f"{method} {_short(url)}: HTTP {exc.code}{hint}: {body}") from None
+            return _challenge(exc.headers.get("WWW-Authenticate")) if exc.code == 401 else None
         except (urllib.error.URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise StoreError(f"cannot reach the store at {_short(url)}: {reason}") from None
+            raise StoreError(f"cannot reach the store at {_short(url)}: {getattr(exc, 'reason', exc)}") from None
+
+    def _authorization(self, challenge: dict[str, str], method: str, url: str) -> str:
+        if challenge["scheme"] == "basic":
+            return "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        split = urllib.parse.urlsplit(url)
+        uri = split.path + (f"?{split.query}" if split.query else "")
+        realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
+        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 - RFC 7616 asks for it
+        ha1 = md5(f"{self.user}:{realm}:{self.password}")
+        ha2 = md5(f"{method}:{uri}")
+        self.count += 1
+        nc, cnonce = f"{self.count:08x}", uuid.uuid4().hex[:16]
+        fields = {"username": self.user, "realm": realm, "nonce": nonce, "uri": uri}
+        if "auth" in [q.strip() for q in challenge.get("qop", "").split(",")]:
+            fields["response"] = md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+            extra = f", qop=auth, nc={nc}, cnonce=\"{cnonce}\""
+        else:
+            fields["response"] = md5(f"{ha1}:{nonce}:{ha2}")
+            extra = ""
+        if "opaque" in challenge:
+            fields["opaque"] = challenge["opaque"]
+        return "Digest " + ", ".join(f'{k}="{v}"' for k, v in fields.items()) + extra
+
+
+def _challenge(header: str | None) -> dict[str, str] | None:
+    if not header:
+        return None
+    scheme = header.split(None, 1)[0].lower()
+    if scheme not in ("basic", "digest"):
+        return None
+    fields = {k.lower(): a or b for k, a, b in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', header)}
+    fields["scheme"] = scheme
+    return fields
 
 
 class RemoteError(StoreError):
@@ -283,7 +327,7 @@ class RemoteStore:
         if found.form in ("SELECT", "ASK"):
             data = self._post_query(text, graphs, "application/sparql-results+json")
             try:
-                return ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+                return _results(data, ask=found.form == "ASK")
             except SyntaxError as exc:
                 raise StoreError(f"the store at {self.query_url} sent unreadable results: {exc}") from None
         data = self._post_query(text, graphs, "application/n-triples")
@@ -374,7 +418,18 @@ class RemoteStore:
 
     def _ask(self, text: str, graphs: list[ox.NamedNode]) -> bool:
         data = self._post_query(text, graphs, "application/sparql-results+json")
-        return bool(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
+        return bool(_results(data, ask=True))
+
+
+def _results(data: bytes, ask: bool):
+    """SPARQL JSON results; Virtuoso answers ASK as one row of ?__ASK_RETVAL: make it a boolean."""
+    answer = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
+    if ask and isinstance(answer, ox.QuerySolutions):
+        rows = list(answer)
+        value = bool(rows) and rows[0][0] is not None and rows[0][0].value in ("1", "true")
+        answer = ox.parse_query_results(b'{"head":{},"boolean":%s}' % (b"true" if value else b"false"),
+                                        format=ox.QueryResultsFormat.JSON)
+    return answer
 
 
 def _check_syntax(text: str) -> None:

@@ -24,8 +24,16 @@ CURRENT = "CURRENT"
 
 
 def store_path(value: str | os.PathLike | None = None) -> Path:
-    """The store directory: the argument, else `KG_STORE`, else `.kg` here."""
-    return Path(value or os.environ.get("KG_STORE") or DEFAULT_STORE)
+    """The store directory: the argument, else `KG_STORE`, else `.kg` here.
+
+    A server URL (see kg.remote) is returned as the string it is."""
+    chosen = value or os.environ.get("KG_STORE") or DEFAULT_STORE
+    return chosen if is_url(chosen) else Path(chosen)  # type: ignore[return-value]
+
+
+def is_url(value: object) -> bool:
+    """Whether a --store value names a server (kg.remote) rather than a directory."""
+    return isinstance(value, str) and value.lower().startswith(("http://", "https://", "query="))
 
 
 def _check_layout(path: Path) -> None:
@@ -42,6 +50,10 @@ def exists(path: Path) -> bool:
 
 def open_store(path: Path) -> ox.Store:
     """Open the live store read-only; StoreError if there is none."""
+    if is_url(path):  # a server: a kg.remote.RemoteStore
+        from kg.remote import open_remote
+        return open_remote(path)
+    path = Path(path)
     _check_layout(path)
     if not exists(path):
         raise StoreError(f"no store at {path}; run `kg build` first (or pass --store / set KG_STORE)")
