@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import urllib.error
@@ -44,7 +45,7 @@ from kg.errors import StoreError
 CHUNK = 50_000  # triples per upload request
 TIMEOUT = 60.0
 PROV_USED = "http://www.w3.org/ns/prov#used"
-XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 
 
 def meta_graph() -> ox.NamedNode:
@@ -414,7 +415,7 @@ class RemoteStore:
 
     def _select(self, text: str, graphs: list[ox.NamedNode]) -> list[ox.QuerySolution]:
         data = self._post_query(text, graphs, "application/sparql-results+json")
-        return list(ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON))
+        return list(_results(data, ask=False))
 
     def _ask(self, text: str, graphs: list[ox.NamedNode]) -> bool:
         data = self._post_query(text, graphs, "application/sparql-results+json")
@@ -422,7 +423,15 @@ class RemoteStore:
 
 
 def _results(data: bytes, ask: bool):
-    """SPARQL JSON results; Virtuoso answers ASK as one row of ?__ASK_RETVAL: make it a boolean."""
+    """SPARQL JSON results; Virtuoso answers ASK as one row of ?__ASK_RETVAL: make it a boolean,
+    and writes xsd:boolean values as 0 / 1: make them the canonical false / true."""
+    if b'#boolean"' in data:
+        doc = json.loads(data)
+        for row in doc.get("results", {}).get("bindings", []):
+            for term in row.values():
+                if term.get("datatype") == XSD_BOOLEAN and term.get("value") in ("0", "1"):
+                    term["value"] = "true" if term["value"] == "1" else "false"
+        data = json.dumps(doc).encode("utf-8")
     answer = ox.parse_query_results(data, format=ox.QueryResultsFormat.JSON)
     if ask and isinstance(answer, ox.QuerySolutions):
         rows = list(answer)
