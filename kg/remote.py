@@ -346,8 +346,20 @@ class RemoteStore:
             return iter(())  # kg keeps nothing in the default graph
         bindings = {ox.Variable(n): t for n, t in (("s", subject), ("p", predicate), ("o", object),
                                                   ("g", graph_name)) if t is not None}
+        graphs = self.kg_graphs()
         q = with_bindings("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
-        rows = self._select(q, graphs=self.kg_graphs())
+        rows = self._select(q, graphs=graphs)
+        # a server may cut answers short without saying so (Virtuoso's ResultSetMaxRows):
+        # check against a count and, if cut, read in ordered pages of the size it allows
+        count = with_bindings("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
+        total = int(self._select(count, graphs=graphs)[0]["n"].value)
+        if len(rows) < total:
+            page, rows = max(len(rows), 1), []
+            while len(rows) < total:
+                chunk = self._select(f"{q} ORDER BY ?g ?s ?p ?o LIMIT {page} OFFSET {len(rows)}", graphs)
+                if not chunk:
+                    raise StoreError(f"the store at {self.query_url} sent {len(rows)} of {total} quads")
+                rows += chunk
         return iter([ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows])
 
     def __len__(self) -> int:

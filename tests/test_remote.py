@@ -443,3 +443,25 @@ def test_a_failure_during_upload_leaves_the_old_graphs(oxigraph, seed_store_path
     monkeypatch.setattr(remote.RemoteStore, "upload", real)
     assert run(runner, "export", "-f", "nquads", store=oxigraph).stdout == before
     assert not any(g.startswith("urn:kg:upload:") for g in _raw_graphs(oxigraph + "/query"))
+
+
+def test_answers_cut_short_by_a_server_are_read_in_pages(loaded_oxigraph, seed_store, monkeypatch):
+    """Virtuoso cuts answers at ResultSetMaxRows without saying so: export must still be whole."""
+    real = remote.RemoteStore._select
+    monkeypatch.setattr(remote.RemoteStore, "_select", lambda self, text, graphs: real(self, text, graphs)[:700])
+    assert _nquads(stores.open_store(loaded_oxigraph)) == _nquads(seed_store)
+
+
+def test_cli_build_and_add_on_virtuoso(virtuoso, virtuoso_creds, seed_store, tmp_path):
+    runner = CliRunner()
+    _clear(virtuoso)
+    out = run(runner, "build", str(SEED), store=virtuoso)
+    assert out.exit_code == 0, out.output
+    assert run(runner, "export", "-f", "nquads", store=virtuoso).stdout_bytes == _nquads(seed_store)
+    extra = tmp_path / "other-guide.txt"
+    extra.write_text("A quick guide to Amazon's papers at NAACL 2025\n\nSummary line here.\n\n"
+                     "Parsing\n\nA new parser for old sentences\nSamson Tan, Ada Lovelace\n", encoding="utf-8")
+    assert run(runner, "build", "--add", str(extra), store=virtuoso).exit_code == 0
+    stats = json.loads(run(runner, "stats", "--format", "json", store=virtuoso).stdout)
+    assert (stats["papers"], stats["people"], stats["topics"], stats["graphs"]) == (34, 191, 21, 3)
+    assert not any(g.startswith("urn:kg:upload:") for g in _raw_graphs(virtuoso))
