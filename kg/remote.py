@@ -26,6 +26,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -97,7 +98,7 @@ _LEX = re.compile(r'''
  | (?P<word>[A-Za-z_][\w.-]*(?::[\w.%-]*)?|:[\w.%-]*)
  | (?P<open>\{) | (?P<close>\})
  | (?P<space>\s+) | (?P<other>.)
-''', re.S | re.X)
+''', re.DOTALL | re.VERBOSE)
 
 
 @dataclass(frozen=True)
@@ -230,7 +231,7 @@ class _Http:
         split = urllib.parse.urlsplit(url)
         uri = split.path + (f"?{split.query}" if split.query else "")
         realm, nonce = challenge.get("realm", ""), challenge.get("nonce", "")
-        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()  # noqa: E731 - RFC 7616 asks for it
+        md5 = lambda text: hashlib.md5(text.encode()).hexdigest()
         ha1 = md5(f"{self.user}:{realm}:{self.password}")
         ha2 = md5(f"{method}:{uri}")
         self.count += 1
@@ -405,10 +406,9 @@ class RemoteStore:
             self.update(" ;\n".join(ops))
         finally:
             self._graphs = None
-            try:
-                self.update(" ;\n".join(f"DROP SILENT GRAPH {t}" for t in temps.values()))
-            except StoreError:
-                pass
+            if temps:
+                with contextlib.suppress(StoreError):  # the original error matters more
+                    self.update(" ;\n".join(f"DROP SILENT GRAPH {t}" for t in temps.values()))
 
     # plumbing -------------------------------------------------------------------------
     def _post_query(self, text: str, graphs: list[ox.NamedNode] | None, accept: str) -> bytes:
@@ -459,7 +459,7 @@ def _check_syntax(text: str) -> None:
         ox.Store().query(text)
     except SyntaxError:
         raise
-    except Exception:  # noqa: BLE001 - evaluation problems are the server's to report
+    except Exception:  # noqa: BLE001, S110 - evaluation problems are the server's to report
         pass
 
 

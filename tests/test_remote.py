@@ -22,12 +22,11 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from conftest import SEED
 
 from kg import export, queries, remote
 from kg import store as stores
 from kg.cli import main
-
-from conftest import SEED
 
 REQUIRE = os.environ.get("KG_REQUIRE_SERVERS") == "1"
 START_TIMEOUT = 30.0
@@ -177,18 +176,18 @@ def virtuoso(tmp_path_factory):
         # change its default password when it is there, accept its absence
         dav = subprocess.run([isql, f"127.0.0.1:{sql}", "dba", "dba",
                               f"exec=USER_SET_PASSWORD('dav', 'dav-{os.urandom(6).hex()}');"],
-                             capture_output=True, text=True, timeout=60)
+                             check=False, capture_output=True, text=True, timeout=60)
         assert dav.returncode == 0 and ("Error" not in dav.stdout + dav.stderr
                                         or "user dav does not exist" in dav.stdout + dav.stderr), dav.stdout
         script = (f"DB.DBA.USER_CREATE('{VIRTUOSO_USER}', '{VIRTUOSO_PASSWORD}'); "
                   f"GRANT SPARQL_UPDATE TO \"{VIRTUOSO_USER}\"; "
                   f"USER_SET_PASSWORD('dba', '{dba}');")
         done = subprocess.run([isql, f"127.0.0.1:{sql}", "dba", "dba", f"exec={script}"],
-                              capture_output=True, text=True, timeout=60)
+                              check=False, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0 and "Error" not in done.stdout + done.stderr, done.stdout + done.stderr
         # the default passwords no longer work
         again = subprocess.run([isql, f"127.0.0.1:{sql}", "dba", "dba", "exec=SELECT 1;"],
-                               capture_output=True, text=True, timeout=60)
+                               check=False, capture_output=True, text=True, timeout=60)
         assert again.returncode != 0 or "Bad login" in again.stdout + again.stderr
         yield url
     finally:
