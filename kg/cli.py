@@ -280,5 +280,70 @@ def push(store: str, source: Path | None, chunk: int, quiet: bool) -> None:
                    f"{sum(counts.values())} triples.")
 
 
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table",
+              show_default=True, help="table with a summary; json with candidates, people and "
+                                      "discrepancies; csv one row per guide paper.")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True,
+              help="Links below this confidence go to review.")
+@click.option("--review", "review_file", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="The review file (default reconcile-review.yaml beside the store).")
+@click.option("--guide", "guides", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Read this guide instead of the store's guide papers (repeatable).")
+@click.option("--anthology", multiple=True, type=click.Path(exists=True, path_type=Path),
+              help="Read these Anthology collection files or directories instead of the "
+                   "store's Anthology papers (repeatable).")
+@click.option("--name-variants", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, help="The Anthology's name_variants.yaml (default: yaml/ beside "
+                                 "the --anthology xml/ directory, if there).")
+@click.option("--curation", type=click.Path(path_type=Path), envvar="KG_CURATION", default=None,
+              help="With --guide: the curation file the build used (env KG_CURATION).")
+@click.option("--no-write", is_flag=True, help="Report only; leave the review file as it is.")
+@_store_option
+def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tuple[Path, ...],
+              anthology: tuple[Path, ...], name_variants: Path | None, curation: Path | None,
+              no_write: bool, store: str | None) -> None:
+    """Link guide papers to the ACL Anthology and report every disagreement.
+
+    Prints each guide paper's link with its status (auto, review, accepted, rejected,
+    unmatched), confidence and evidence, then a summary. Links below --threshold are
+    written to the review file, where a curator sets accept, reject or another
+    Anthology ID; later runs and builds honour it. The store is not changed.
+    """
+    from kg import reconcile as rc
+    from kg.records import AnthologyPaper
+    from kg.sources.anthology import load_name_variants, read_anthology
+    from kg.sources.guide import read_guide
+
+    target = stores.store_path(store)
+    if review_file is None:
+        review_file = Path(rc.REVIEW_FILE) if stores.is_url(target) else rc.review_path(target)
+    review = rc.load_review(review_file)
+    db = None if (guides and anthology) else stores.open_store(target)
+    if name_variants is None:
+        for given in anthology:
+            folder = given if given.is_dir() else given.parent
+            guess = folder.parent / "yaml" / "name_variants.yaml"
+            if guess.is_file():
+                name_variants = guess
+                break
+    resolver = load_name_variants(name_variants) if name_variants else None
+    papers = (r for r in read_anthology(anthology) if isinstance(r, AnthologyPaper)) if anthology else None
+    result = rc.reconcile_store(
+        db, review, threshold=threshold, resolver=resolver,
+        guides=[read_guide(g) for g in guides] or None, anthology_papers=papers,
+        curation=load_curation(curation) if guides else None,
+    )
+    click.echo(rc.format_report(result, fmt))
+    if fmt == "csv":
+        for line in rc.summary_lines(result):
+            click.echo(f"kg: {line}", err=True)
+    if not no_write:
+        entries = rc.write_review(review_file, result, review)
+        click.echo(f"kg: {entries} entr{'y' if entries == 1 else 'ies'} in the review file "
+                   f"{review_file}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -226,6 +226,33 @@ VALID = PROLOGUE + """
     dcterms:conformsTo <https://w3id.org/kg/shapes> ;
     prov:wasGeneratedBy <build/0123abcd> .
 <dataset/class/scholarly-article> void:class schema:ScholarlyArticle ; void:entities 2 .
+
+# Reconciliation with the Anthology (kg/reconcile.py). The second paper and Brian
+# Thompson stand in for the Anthology paper and person.
+<paper/continual-pretraining-1a2b3c4d/reconciliation> a kg:Reconciliation ;
+    kg:guidePaper <paper/continual-pretraining-1a2b3c4d> ;
+    kg:anthologyPaper <paper/machine-translated-web-5e6f7a8b> ;
+    kg:confidence 0.97 ;
+    kg:evidence "title exact after normalisation", "3/3 authors match" ;
+    kg:status "auto" ;
+    prov:wasDerivedFrom <source/amazon-acl-2024-guide> .
+<paper/continual-pretraining-1a2b3c4d/reconciliation/discrepancy/name-form/g3-a3> a kg:Discrepancy ;
+    kg:reconciliation <paper/continual-pretraining-1a2b3c4d/reconciliation> ;
+    kg:discrepancyKind "name-form" ;
+    kg:guideValue "Aitzaz Ahmad" ;
+    kg:anthologyValue "Aitzaz A. Ahmad" ;
+    kg:guidePosition 3 ;
+    kg:anthologyPosition 3 ;
+    prov:wasDerivedFrom <source/amazon-acl-2024-guide> ;
+    kg:sourceLine 18 .
+<paper/continual-pretraining-1a2b3c4d/reconciliation/author/3> a kg:AuthorAlignment ;
+    kg:reconciliation <paper/continual-pretraining-1a2b3c4d/reconciliation> ;
+    kg:guidePerson <person/aitzaz-ahmad> ;
+    kg:anthologyPerson <person/brian-thompson> ;
+    kg:guidePosition 3 ;
+    kg:anthologyPosition 3 ;
+    kg:confidence 0.9 ;
+    kg:evidence "middle names or initials differ (the Anthology adds A.)" .
 """
 
 # --- helpers -------------------------------------------------------------------
@@ -729,6 +756,53 @@ CASES = [
             KGSH["DatasetShape-wasGeneratedBy"]: "exactly one build",
         },
     ),
+    # Reconciliation with the Anthology
+    Case(
+        "reconciliation: unknown status",
+        """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/reconciliation> kg:status ?s } ;
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/reconciliation> kg:status "maybe" }""",
+        {KGSH["ReconciliationShape-status-in"]: "must be \"auto\", \"review\""},
+    ),
+    Case(
+        "reconciliation: confidence above 1",
+        """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/reconciliation> kg:confidence ?c } ;
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/reconciliation> kg:confidence 1.5 }""",
+        {KGSH["ReconciliationShape-confidence-datatype"]: "xsd:decimal from 0 to 1"},
+    ),
+    Case(
+        "discrepancy: an author missing in the guide, with a guide value",
+        """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/reconciliation/discrepancy/name-form/g3-a3> kg:discrepancyKind ?k } ;
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/reconciliation/discrepancy/name-form/g3-a3> kg:discrepancyKind "author-missing-in-guide" }""",
+        {
+            KGSH["DiscrepancyShape-valuesOfKind"]: (
+                "This author-missing-in-guide discrepancy has the wrong values: "
+                "author-missing-in-guide needs only an Anthology value and position, "
+                "author-missing-in-anthology only a guide value and position, author-order "
+                "and name-form both values and both positions, title both values and no position."
+            )
+        },
+    ),
+    Case(
+        "discrepancy: unknown kind",
+        """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/reconciliation/discrepancy/name-form/g3-a3> kg:discrepancyKind ?k } ;
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/reconciliation/discrepancy/name-form/g3-a3> kg:discrepancyKind "spelling" }""",
+        {KGSH["DiscrepancyShape-discrepancyKind-in"]: "must be author-missing-in-guide"},
+    ),
+    Case(
+        "author alignment: person named by a string",
+        """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/reconciliation/author/3> kg:guidePerson ?p } ;
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/reconciliation/author/3> kg:guidePerson "Aitzaz Ahmad" }""",
+        {KGSH["AuthorAlignmentShape-guidePerson-class"]: "must be a schema:Person"},
+    ),
+    Case(
+        "blank node: a discrepancy without an IRI",
+        """INSERT DATA {
+               _:d a kg:Discrepancy ; kg:reconciliation <paper/continual-pretraining-1a2b3c4d/reconciliation> ;
+                   kg:discrepancyKind "title" ; kg:guideValue "A" ; kg:anthologyValue "B" ;
+                   prov:wasDerivedFrom <source/amazon-acl-2024-guide> .
+           }""",
+        {KGSH["ReconciliationIriShape"]: "mint it under the guide paper's IRI"},
+    ),
     # Identity
     Case(
         "blank node: a person without an IRI",
@@ -842,6 +916,7 @@ WRONG_DATATYPE = {
     XSD.string: Literal("tagged", lang="en"),
     XSD.integer: Literal("7"),
     XSD.boolean: Literal("yes"),
+    XSD.decimal: Literal("high"),
 }
 
 
@@ -918,6 +993,10 @@ def test_every_kg_term_is_a_class_or_property_with_label_and_comment(ontology):
         "TopicLink", "asteriskMarked", "presentedAt", "printedName", "sourceLine", "fileName",
         "sha256", "asteriskNote", "isInternship", "relatedTopic", "role", "topic", "evidence",
         "score", "softwareVersion",
+        # reconciliation with the Anthology
+        "Reconciliation", "Discrepancy", "AuthorAlignment", "guidePaper", "anthologyPaper",
+        "confidence", "status", "reconciliation", "discrepancyKind", "guideValue",
+        "anthologyValue", "guidePosition", "anthologyPosition", "guidePerson", "anthologyPerson",
     }
     declared = {
         s for s in ontology.subjects(RDF.type, None)
@@ -927,7 +1006,7 @@ def test_every_kg_term_is_a_class_or_property_with_label_and_comment(ontology):
     for term in declared:
         assert ontology.value(term, RDFS.label) is not None
         assert ontology.value(term, RDFS.comment) is not None
-        if term != KG.TopicLink:
+        if (term, RDF.type, OWL.Class) not in ontology:
             assert ontology.value(term, RDFS.range) is not None, term
 
 
