@@ -930,6 +930,12 @@ def reconcile_sources(guides: list[Guide], anthology_papers: Iterable[AnthologyP
 
 # --------------------------------------------------------------------------- from the store
 
+# Guides are the sources typed schema:Article (Anthology collections and hand-made RDF
+# files are not); each is then read with ?src bound, which keeps the scan to its graph.
+_GUIDE_SOURCES = """
+SELECT DISTINCT ?src WHERE { ?src a schema:Article ; kg:fileName ?file . } ORDER BY ?src
+"""
+
 _GUIDE_PAPERS = """
 SELECT ?paper ?title ?line ?file ?src ?event ?slot ?position ?printed ?person ?aline ?prefix
 WHERE {
@@ -959,19 +965,27 @@ SELECT ?paper ?prefix WHERE {
 } LIMIT 1
 """
 
+# The papers of a year first (a sub-select over paper IRIs), then their byline slots:
+# filtering the slot join instead is ~10x slower on the whole Anthology. DISTINCT: a
+# person is described in every collection graph they appear in.
 _ANTHOLOGY_AUTHORS = """
-SELECT ?paper ?position ?printed ?person ?family ?prefix ?newStyle ?oldStyle WHERE {
+SELECT DISTINCT ?paper ?position ?printed ?person ?family ?prefix ?newStyle ?oldStyle WHERE {
+  {
+    SELECT ?paper ?prefix ?newStyle ?oldStyle WHERE {
+      ?paper a schema:ScholarlyArticle .
+      FILTER(STRSTARTS(STR(?paper), ?prefix))
+      BIND(STRAFTER(STR(?paper), ?prefix) AS ?local)
+      FILTER(STRSTARTS(?local, ?newStyle) || SUBSTR(?local, 2, 3) = ?oldStyle)
+    }
+  }
   ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
         kg:printedName ?printed ; pro:isHeldBy ?person .
-  FILTER(STRSTARTS(STR(?paper), ?prefix))
-  BIND(STRAFTER(STR(?paper), ?prefix) AS ?local)
-  FILTER(STRSTARTS(?local, ?newStyle) || SUBSTR(?local, 2, 3) = ?oldStyle)
   OPTIONAL { ?person schema:familyName ?family }
 }
 """
 
 _PAPER_AUTHORS = """
-SELECT ?paper ?position ?printed ?person ?family WHERE {
+SELECT DISTINCT ?paper ?position ?printed ?person ?family WHERE {
   ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
         kg:printedName ?printed ; pro:isHeldBy ?person .
   OPTIONAL { ?person schema:familyName ?family }
@@ -999,7 +1013,9 @@ def _query(store: ox.Store, text: str, **bindings):
 
 def _store_guides(store, resolver: NameResolver | None) -> list[GuidePaper]:
     rows: dict[str, dict] = {}
-    for row in _query(store, _GUIDE_PAPERS, prefix=mint("paper", "")):
+    sources = [row["src"] for row in _query(store, _GUIDE_SOURCES)]
+    for row in (row for src in sources
+                for row in _query(store, _GUIDE_PAPERS, prefix=mint("paper", ""), src=src)):
         iri = row["paper"].value
         entry = rows.setdefault(iri, {"title": row["title"].value, "file": row["file"].value,
                                       "src": row["src"].value, "line": row["line"],
