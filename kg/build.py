@@ -11,11 +11,11 @@ import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib.resources import as_file, files
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg import reconcile
 from kg import store as stores
 from kg.errors import SourceError
 from kg.mapping import META_GRAPH, map_build, map_guide, map_rdf_source, source_iri
@@ -88,18 +88,30 @@ def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad
 
 
 def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
-          curation: Curation | None = None, on_stage: Callable[[str], None] | None = None) -> BuildResult:
-    """Build (or with `add`, extend) the store from sources; atomic, validate-before-write."""
+          curation: Curation | None = None, on_stage: Callable[[str], None] | None = None,
+          review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD) -> BuildResult:
+    """Build (or with `add`, extend) the store from sources; atomic, validate-before-write.
+
+    Guide papers are reconciled with the Anthology papers in the store (when there
+    are any); links below `threshold` go to the review file, whose decisions count.
+    """
     if stores.is_url(store):  # a server (see kg.remote)
         from kg.remote import build_remote
         return build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
     stage_note = on_stage or (lambda _msg: None)
     stage_note("reading sources")
     quads, issues, graphs = read_sources(paths, curation)
+    review_file = reconcile.load_review(review or reconcile.review_path(store))
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
+    links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
     with stores.staging(store, extend=add) as staging:
-        staging.replace_graphs([*graphs, meta])
+        staging.replace_graphs([*graphs, meta, links])
         staging.add(quads)
+        stage_note("reconciling")
+        rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
+                                        curation=curation, missing_ok=True)
+        staging.add(reconcile.map_reconciliation(rec))
+        issues.extend(rec.issues)
         stage_note("validating")
         union = list(staging.store.quads_for_pattern(None, None, None, None))
         report = validate_graph(to_rdflib(union))
@@ -110,12 +122,15 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         stage_note("writing store")
         total = len(staging.store)
         staging.commit()
+    if rec.links:
+        reconcile.write_review(review_file.path, rec, review_file)
     return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total)
 
 
 def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
     """VoID and provenance for what the store now holds (the meta graph excluded)."""
-    sources = [g for g in store.named_graphs() if g != meta]
+    derived = {meta.value, reconcile.RECONCILIATION_GRAPH}  # made by the build, not read
+    sources = [g for g in store.named_graphs() if g.value not in derived]
     triples = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, None)
                if q.graph_name != meta}
     types = Counter()
@@ -127,7 +142,3 @@ def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
     return map_build(sources, dict(types), len(triples))
 
 
-def shipped_file(name: str) -> Path:
-    """A file shipped in the package's ontology folder (shapes.ttl, kg.ttl)."""
-    with as_file(files("kg.ontology").joinpath(name)) as path:
-        return Path(path)

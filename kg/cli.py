@@ -53,9 +53,14 @@ def main() -> None:
 @click.option("--add", is_flag=True, help="Extend the existing store instead of replacing it.")
 @click.option("--curation", type=click.Path(path_type=Path), envvar="KG_CURATION", default=None,
               help="YAML file pinning or merging person identities (env KG_CURATION).")
+@click.option("--review", "review_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Reconciliation review file (default reconcile-review.yaml beside the store).")
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True,
+              help="Guide-Anthology links below this confidence go to the review file.")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or progress.")
 @_store_option
-def build(sources: tuple[Path, ...], add: bool, curation: Path | None, quiet: bool, store: str | None) -> None:
+def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_file: Path | None,
+          threshold: float, quiet: bool, store: str | None) -> None:
     """Build the store from SOURCES (default: the bundled guide), validating first.
 
     A fresh store replaces the old one atomically; with --add the sources are added
@@ -68,7 +73,8 @@ def build(sources: tuple[Path, ...], add: bool, curation: Path | None, quiet: bo
     # stage notes only on a terminal: piped output stays clean for scripts
     interactive = not quiet and sys.stderr.isatty()
     note = (lambda msg: click.echo(f"kg: {msg}…", err=True)) if interactive else None
-    result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation), on_stage=note)
+    result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation), on_stage=note,
+                            review=review_file, threshold=threshold)
     if not quiet:
         for issue in result.issues:
             click.echo(str(issue), err=True)
