@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from kg import analysis, build as pipeline, export, facts, queries
+from kg import analysis, export, facts, queries
+from kg import build as pipeline
 from kg import store as stores
 from kg.errors import KGError
 from kg.resolve import load_curation

@@ -258,7 +258,7 @@ def table(headers: list[str], rows: list[list[str]], width: int = 70) -> str:
     """A plain text table; long cells are cut with an ellipsis."""
     cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cut]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cut]
     out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
     return "\n".join(out)

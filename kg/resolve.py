@@ -18,7 +18,6 @@ from kg.errors import SourceError
 from kg.namespaces import digest, fold, slug
 from kg.records import Figure, Guide, Issue, Paper, Posting, Topic
 
-
 # --- people -----------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -9,11 +9,10 @@ import networkx as nx
 import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
+from conftest import SEED
 
 from kg import store as stores
 from kg.cli import main
-
-from conftest import SEED
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -8,12 +8,11 @@ from collections import defaultdict
 
 import pyoxigraph as ox
 import pytest
+from conftest import SEED
 
 from kg import queries
 from kg.errors import QueryError, UnknownNameError
 from kg.sources.guide import read_guide
-
-from conftest import SEED
 
 
 def rows(store, name, **params):

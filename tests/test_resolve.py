@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from kg.resolve import (Curation, group_roles, link_topics, load_topic_cues, resolve_guide,
-                        resolve_people)
-from kg.records import Topic
-from kg.sources.guide import parse_guide, read_guide
-
 from conftest import SEED
+
+from kg.records import Topic
+from kg.resolve import (
+    Curation,
+    group_roles,
+    link_topics,
+    load_topic_cues,
+    resolve_guide,
+    resolve_people,
+)
+from kg.sources.guide import parse_guide, read_guide
 
 
 def _seed_roles():

@@ -13,12 +13,11 @@ import urllib.parse
 from contextlib import contextmanager
 
 import pytest
+from conftest import SEED
 
 from kg import server as kgserver
 from kg.build import build
 from kg.web import pages
-
-from conftest import SEED
 
 BASE = "https://w3id.org/kg/id/"
 KARYPIS = BASE + "person/george-karypis"
