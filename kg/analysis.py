@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from pathlib import Path
 
 import networkx as nx
@@ -60,3 +61,127 @@ def write_graphml(graph: nx.Graph, path: str | Path) -> None:
     ordered.add_edges_from(sorted((min(u, v), max(u, v), d) for u, v, d in graph.edges(data=True)))
     data = "\n".join(nx.generate_graphml(ordered)) + "\n"
     write_atomic(path, data.encode("utf-8"))
+
+
+# --- authors sharing topics, without a SPARQL self-join ----------------------------------
+
+_AUTHOR_TOPIC_PAIRS = """
+SELECT DISTINCT ?person ?topic WHERE { ?paper schema:author ?person ; dcterms:subject ?topic }
+"""
+_TOPIC_LABELS = "SELECT ?t ?label WHERE { ?t skos:prefLabel ?label }"
+_NAMES = "SELECT ?p ?name WHERE { ?p schema:name ?name }"
+
+
+def _as_int(value, default: int | None) -> int | None:
+    if value is None:
+        return default
+    return int(value.value if isinstance(value, ox.Literal) else value)
+
+
+def _as_iri(value) -> str | None:
+    if value is None:
+        return None
+    return value.value if isinstance(value, ox.NamedNode) else str(value)
+
+
+def authors_sharing_topics(store: ox.Store, author=None, min_shared=1, limit=None):
+    """The answer of queries/authors-sharing-topics.rq, by counting topic bitsets.
+
+    Same rows as the SPARQL (author1, author2, shared, topics; most shared first, then
+    by the two names), computed from one author-topic incidence instead of a self-join
+    of papers by topic. Parameters may be RDF terms (as `kg.queries.run_saved` binds
+    them) or plain values. With `limit`, only the first `limit` rows are made: pairs are
+    visited from the authors with most topics down and the search stops once no pair
+    left can reach the `limit`-th count (ties at that count are all kept, then cut in
+    the query's order, so the rows equal the query's followed by LIMIT).
+
+    GROUP_CONCAT's order is unspecified in SPARQL; here the topic labels are sorted.
+    Pairs with the same count and the same two names are ordered by their IRIs.
+    """
+    from kg.queries import Result  # kg.queries imports nothing from here; avoid a cycle anyway
+
+    author = _as_iri(author)
+    min_shared = max(_as_int(min_shared, 1), 1)  # a pair shares at least one topic
+    limit = _as_int(limit, None)
+    variables = ["author1", "author2", "shared", "topics"]
+    if limit is not None and limit <= 0:
+        return Result(variables, [])
+
+    labels: dict[str, set] = {}
+    for row in _rows(store, _TOPIC_LABELS):
+        labels.setdefault(row["t"].value, set()).add(row["label"])
+    names: dict[str, ox.Literal] = {}
+    for row in _rows(store, _NAMES):
+        p, name = row["p"].value, row["name"]
+        if p not in names or name.value < names[p].value:  # MIN(?name)
+            names[p] = name
+    topic_bit: dict[str, int] = {}
+    topic_of_bit: list[str] = []
+    bits: dict[str, int] = {}
+    for row in _rows(store, _AUTHOR_TOPIC_PAIRS):
+        person, topic = row["person"], row["topic"].value
+        # the query joins ?topic skos:prefLabel and ?a schema:name, and compares STR(?a):
+        # topics without a label and people without a name (or blank nodes) drop out
+        if topic not in labels or not isinstance(person, ox.NamedNode) or person.value not in names:
+            continue
+        bit = topic_bit.get(topic)
+        if bit is None:
+            bit = topic_bit[topic] = len(topic_of_bit)
+            topic_of_bit.append(topic)
+        bits[person.value] = bits.get(person.value, 0) | (1 << bit)
+
+    found: list[tuple[int, str, str]] = []  # (shared, a1, a2)
+    if author is not None:
+        mine = bits.get(author, 0)
+        if mine:
+            for other, theirs in bits.items():
+                if other != author:
+                    n = (mine & theirs).bit_count()
+                    if n >= min_shared:
+                        found.append((n, author, other))
+    else:
+        people = sorted(bits, key=lambda p: -bits[p].bit_count())
+        sizes = [bits[p].bit_count() for p in people]
+        floor = min_shared  # no pair below it can be in the answer; rises with the top-k
+        best: list[int] = []  # min-heap of the `limit` largest counts seen
+        for i, a in enumerate(people):
+            if sizes[i] < floor:
+                break  # every pair left shares at most sizes[i] topics
+            ta = bits[a]
+            for j in range(i + 1, len(people)):
+                if sizes[j] < floor:
+                    break
+                n = (ta & bits[people[j]]).bit_count()
+                if n < floor:
+                    continue
+                b = people[j]
+                found.append((n, a, b) if a < b else (n, b, a))
+                if limit is not None:
+                    if len(best) < limit:
+                        heapq.heappush(best, n)
+                    elif n > best[0]:
+                        heapq.heapreplace(best, n)
+                    if len(best) == limit and best[0] > floor:
+                        floor = best[0]
+                        found = [f for f in found if f[0] >= floor]
+        found = [f for f in found if f[0] >= floor]
+
+    def key(f):
+        n, a1, a2 = f
+        return (-n, names[a1].value, names[a2].value, a1, a2)
+
+    found.sort(key=key)
+    if limit is not None:
+        found = found[:limit]
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    rows = []
+    for n, a1, a2 in found:
+        shared = bits[a1] & bits[a2]
+        cells = set()
+        while shared:
+            low = shared & -shared
+            cells |= {label.value for label in labels[topic_of_bit[low.bit_length() - 1]]}
+            shared ^= low
+        rows.append([names[a1], names[a2], ox.Literal(str(n), datatype=integer),
+                     ox.Literal("; ".join(sorted(cells)))])
+    return Result(variables, rows)

@@ -50,6 +50,7 @@ class SavedQuery:
     description: str
     params: tuple[Param, ...]
     text: str
+    engine: str | None = None  # `#+ engine: f`: kg.analysis.f(store, **params) answers it
 
 
 @dataclass
@@ -81,7 +82,7 @@ def parse_header(name: str, text: str) -> SavedQuery:
             default=None if default is None else str(default), required=bool(spec.get("required")),
         ))
     return SavedQuery(name, str(meta.get("summary", "")).strip(), str(meta.get("description", "")).strip(),
-                      tuple(params), text)
+                      tuple(params), text, meta.get("engine"))
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +122,11 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
                 raise QueryError(f"query {name} needs -p {param.name} VALUE ({param.description})")
             continue
         bindings[ox.Variable(param.name)] = bind(store, param, value)
-    result = run_sparql(store, query.text, bindings)
+    if query.engine:  # the same answer, computed without SPARQL (see kg/analysis.py)
+        from kg import analysis
+        result = getattr(analysis, query.engine)(store, **{v.value: t for v, t in bindings.items()})
+    else:
+        result = run_sparql(store, query.text, bindings)
     # parameters are projected only so that they can be substituted: hide them
     keep = [i for i, v in enumerate(result.variables) if v not in known]
     result.variables = [result.variables[i] for i in keep]
