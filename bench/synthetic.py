@@ -194,7 +194,11 @@ def _hwm_kb(pid: int) -> int:
 def measure(mode: str, store_dir: Path, runs: int, limit: int, timeout: float, max_rss_gb: float) -> dict:
     """Run one child; its times, answer and peak RSS, or why it was stopped."""
     # output to files, not pipes: a pipe nobody reads while polling would block the child
-    out_file, err_file = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+    with tempfile.TemporaryFile("w+") as out_file, tempfile.TemporaryFile("w+") as err_file:
+        return _watch(mode, store_dir, runs, limit, timeout, max_rss_gb, out_file, err_file)
+
+
+def _watch(mode, store_dir, runs, limit, timeout, max_rss_gb, out_file, err_file) -> dict:
     proc = subprocess.Popen([sys.executable, __file__, "--child", mode, str(store_dir),
                              "--runs", str(runs), "--limit", str(limit)],
                             stdout=out_file, stderr=err_file, text=True)
@@ -319,9 +323,10 @@ def _table(rows: list[dict], args) -> str:
                      r.get("same", "-"), r.get("target", "-")])
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(head)]
     fmt = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths))
-    out = [f"authors-sharing-topics, top {args.limit} pairs; kg: median of {args.runs} runs, "
-           f"SPARQL: median of up to {args.sparql_runs} (timeout {args.sparql_timeout:.0f} s); "
-           f"peak RSS of the measuring process", fmt(head), fmt(["-" * w for w in widths])]
+    title = (f"authors-sharing-topics, top {args.limit} pairs; kg: median of {args.runs} runs, "
+             f"SPARQL: median of up to {args.sparql_runs} (timeout {args.sparql_timeout:.0f} s); "
+             f"peak RSS of the measuring process")
+    out = [title, fmt(head), fmt(["-" * w for w in widths])]
     return "\n".join(out + [fmt(b) for b in body])
 
 
