@@ -373,7 +373,8 @@ def test_queries_lists_every_saved_query_with_its_metadata(srv):
     assert set(listing) == set(queries.saved_queries())
     ast = listing["authors-sharing-topics"]
     assert ast["summary"] and ast["description"] and ast["url"] == "/queries/authors-sharing-topics"
-    assert {p["name"]: p["type"] for p in ast["params"]} == {"author": "person", "min_shared": "integer"}
+    assert {p["name"]: p["type"] for p in ast["params"]} == {"author": "person", "min_shared": "integer",
+                                                        "limit": "integer"}
 
 
 def test_a_saved_query_gives_the_rows_run_saved_gives(srv, seed_store):
