@@ -1,15 +1,17 @@
 """The pipeline: read -> resolve -> map -> validate -> store, in that order.
 
 Nothing is written unless every source reads cleanly and the result conforms
-to the shapes; the live store is swapped in one step at the end.
+to the shapes; the live store is swapped in one step at the end. Guides and
+hand-made RDF are read whole; ACL Anthology collections are streamed from the
+reader through the mapping into the staging store, one file at a time.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,22 +20,108 @@ import pyoxigraph as ox
 from kg import reconcile
 from kg import store as stores
 from kg.errors import SourceError
-from kg.mapping import META_GRAPH, map_build, map_guide, map_rdf_source, source_iri
+from kg.mapping import (
+    META_GRAPH, map_anthology, map_build, map_guide, map_rdf_source, source_iri,
+)
 from kg.namespaces import RDF, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
+from kg.sources.anthology import (
+    AnthologyRecord, NameResolver, collection_files, load_name_variants, read_anthology,
+)
 from kg.sources.guide import read_guide
-from kg.validate import Report, to_rdflib, validate_graph
+from kg.validate import Report, validate_store
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
 RDF_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
+ANTHOLOGY_SUFFIXES = (".xml", ".xml.gz")
+DATA = Path(__file__).resolve().parents[1] / "data"
+NAME_VARIANTS = "name_variants.yaml"
+# above this many focus nodes, validation is shared among worker processes
+PARALLEL_VALIDATION = 100_000
+
+# progress(stage, done, total): "reading" counts files, "validating" focus nodes
+Progress = Callable[[str, int, int], None]
 
 
 def bundled_sources() -> list[Path]:
-    """The sources `kg build` reads when given none: the bundled guide."""
-    data = Path(__file__).resolve().parents[1] / "data"
-    return sorted(data.glob("*-guide.txt"))
+    """The sources `kg build` reads when given none: the bundled guide and the
+    bundled ACL Anthology collections (data/anthology/*.xml.gz)."""
+    return sorted(DATA.glob("*-guide.txt")) + sorted((DATA / "anthology").glob("*.xml.gz"))
+
+
+def is_anthology(path: Path) -> bool:
+    """Whether a source is an Anthology collection file or a directory of them."""
+    return path.is_dir() or path.name.lower().endswith(ANTHOLOGY_SUFFIXES)
+
+
+def find_name_variants(paths: Sequence[Path]) -> Path | None:
+    """The name_variants.yaml that goes with Anthology sources: beside a collection
+    file (or in the directory given), in ../yaml/ of it (the layout of the
+    Anthology's data/ folder), else the bundled data/anthology/ copy."""
+    for path in paths:
+        folder = path if path.is_dir() else path.parent
+        for candidate in (folder / NAME_VARIANTS, folder.parent / "yaml" / NAME_VARIANTS):
+            if candidate.is_file():
+                return candidate
+    bundled = DATA / "anthology" / NAME_VARIANTS
+    return bundled if bundled.is_file() else None
+
+
+def load_resolver(name_variants: Path | None) -> NameResolver:
+    """The person resolver for Anthology names (an empty list without a file)."""
+    if name_variants is None:
+        return NameResolver("(no name_variants.yaml)", {}, {})
+    return load_name_variants(name_variants)
+
+
+class FileDigests(dict):
+    """SHA-256 of a file's bytes as stored (so of the gzip bytes for .xml.gz), on demand."""
+
+    def __missing__(self, path: str) -> str:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        self[path] = digest.hexdigest()
+        return self[path]
+
+
+def split_sources(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
+    """(guide and RDF files, Anthology collection files) named by `paths`; a directory
+    stands for its collection files. SourceError if two sources would share a graph."""
+    documents: list[Path] = []
+    collections: list[Path] = []
+    for given in (Path(p) for p in paths):
+        if given.exists() and is_anthology(given):
+            found = collection_files(given)
+            if given.is_dir() and not found:
+                raise SourceError(given, None, "directory without Anthology collection files "
+                                  "(*.xml, *.xml.gz); pass collection files or their folder")
+            collections.extend(found)
+        else:
+            documents.append(given)
+    seen: dict[str, str] = {}
+    for path in [*documents, *collections]:
+        graph = source_iri(path.name).value
+        if graph in seen and seen[graph] != str(path):
+            raise SourceError(path, None, f"same file name as {seen[graph]}; each source is "
+                                          "a named graph keyed by its file name: rename one")
+        seen[graph] = str(path)
+    return documents, sorted(set(collections), key=lambda p: (p.name, str(p)))
+
+
+def stream_anthology(files: Sequence[Path], resolver: NameResolver, digests: FileDigests | None = None,
+                     progress: Progress | None = None) -> Iterator[ox.Quad]:
+    """The quads of Anthology collection files, read and mapped one file at a time."""
+    def records() -> Iterator[AnthologyRecord]:
+        for number, path in enumerate(files, 1):
+            yield from read_anthology(path)
+            if progress is not None:
+                progress("reading", number, len(files))
+
+    return map_anthology(records(), resolver, digests if digests is not None else FileDigests())
 
 
 @dataclass(frozen=True)
@@ -45,21 +133,29 @@ class BuildResult:
     quads: int
 
 
-def read_sources(paths: Sequence[str | Path], curation: Curation | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
-    """Read, resolve and map every source; raises SourceError before anything is written."""
+def read_sources(paths: Sequence[str | Path], curation: Curation | None = None,
+                 name_variants: Path | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
+    """Read, resolve and map every source into memory; raises SourceError before
+    anything is written. (`build` streams Anthology collections instead.)"""
+    documents, collections = split_sources(paths)
+    quads, issues, graphs = read_documents(documents, curation)
+    if collections:
+        resolver = load_resolver(name_variants or find_name_variants(collections))
+        quads.extend(stream_anthology(collections, resolver))
+        graphs.extend(source_iri(p.name) for p in collections)
+    return quads, issues, graphs
+
+
+def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
+    """Read guides and hand-made RDF files whole (resolved and mapped)."""
     curation = curation or Curation.empty()
     cues = load_topic_cues()
     quads: list[ox.Quad] = []
     issues: list[Issue] = []
     graphs: list[ox.NamedNode] = []
-    seen: dict[str, str] = {}
     # sorted so that the order sources are named in does not matter
     for path in sorted((Path(p) for p in paths), key=lambda p: (p.name, str(p))):
         graph = source_iri(path.name)
-        if graph.value in seen:
-            raise SourceError(path, None, f"same file name as {seen[graph.value]}; each source is "
-                                          "a named graph keyed by its file name: rename one")
-        seen[graph.value] = str(path)
         suffix = path.suffix.lower()
         if suffix in RDF_SUFFIXES and path.is_file():
             quads.extend(read_rdf(path, RDF_SUFFIXES[suffix], graph))
@@ -67,9 +163,14 @@ def read_sources(paths: Sequence[str | Path], curation: Curation | None = None) 
             resolved = resolve_guide(read_guide(path), curation, cues)
             quads.extend(map_guide(resolved, hidden_labels=cues))
             issues.extend(resolved.issues)
+        elif not path.exists():
+            raise SourceError(path, None, "no such file or directory; expected a guide text file, "
+                                          "RDF, or Anthology collection files (.xml, .xml.gz)")
         else:
             raise SourceError(path, None, "unknown source kind; expected a guide text file "
-                                          f"({', '.join(GUIDE_SUFFIXES)}) or RDF ({', '.join(RDF_SUFFIXES)})")
+                                          f"({', '.join(GUIDE_SUFFIXES)}), RDF ({', '.join(RDF_SUFFIXES)}) "
+                                          f"or Anthology collections ({', '.join(ANTHOLOGY_SUFFIXES)}, "
+                                          "or a folder of them)")
         graphs.append(graph)
     return quads, issues, graphs
 
@@ -89,56 +190,104 @@ def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad
 
 def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
           curation: Curation | None = None, on_stage: Callable[[str], None] | None = None,
-          review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD) -> BuildResult:
+          review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD,
+          name_variants: Path | None = None, progress: Progress | None = None,
+          workers: int | None = None) -> BuildResult:
     """Build (or with `add`, extend) the store from sources; atomic, validate-before-write.
 
     Guide papers are reconciled with the Anthology papers in the store (when there
     are any); links below `threshold` go to the review file, whose decisions count.
+    A fresh build validates every focus node of the store; `add` validates what the
+    new sources hold, what the sources they replace held, and the nodes linking to
+    either. `name_variants` is the Anthology's name_variants.yaml (default: see
+    find_name_variants). `workers` validation processes (default: up to 2 on a large
+    store).
     """
     if stores.is_url(store):  # a server (see kg.remote)
         from kg.remote import build_remote
         return build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
     stage_note = on_stage or (lambda _msg: None)
     stage_note("reading sources")
-    quads, issues, graphs = read_sources(paths, curation)
+    documents, collections = split_sources(paths)
+    quads, issues, graphs = read_documents(documents, curation)
+    resolver = load_resolver(name_variants or find_name_variants(collections)) if collections else None
+    graphs.extend(source_iri(p.name) for p in collections)
     review_file = reconcile.load_review(review or reconcile.review_path(store))
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
     links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
     with stores.staging(store, extend=add) as staging:
-        staging.replace_graphs([*graphs, meta, links])
-        staging.add(quads)
+        replaced = [*graphs, meta, links]
+        before = _nodes_of(staging.store, replaced) if add else set()
+        staging.replace_graphs(replaced)
+        staging.add(quads, bulk=not add or len(quads) > 100_000)
+        if collections:
+            stage_note("reading Anthology collections")
+            staging.add(stream_anthology(collections, resolver, progress=progress), bulk=True)
         stage_note("reconciling")
         rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
                                         curation=curation, missing_ok=True)
-        staging.add(reconcile.map_reconciliation(rec))
+        staging.add(reconcile.map_reconciliation(rec), bulk=False)
         issues.extend(rec.issues)
         stage_note("validating")
-        union = list(staging.store.quads_for_pattern(None, None, None, None))
-        report = validate_graph(to_rdflib(union))
+        staging.store.flush()
+        if not add:
+            # compact what the bulk load wrote: its many overlapping files make every
+            # read (validation, then queries) several times slower
+            staging.store.optimize()
+        tick = (lambda done, total: progress("validating", done, total)) if progress else None
+        if add:
+            focus = _neighbours(staging.store, before | _nodes_of(staging.store, replaced))
+            report = validate_store(staging.store, focus, on_progress=tick)
+        else:
+            size = len(staging.store)
+            count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
+            report = validate_store(staging.store, workers=count, path=str(staging.dir), on_progress=tick)
         if not report.conforms:
             staging.discard()
             return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
-        staging.add(_describe(staging.store, meta))
+        staging.add(_describe(staging.store, meta), bulk=False)
         stage_note("writing store")
         total = len(staging.store)
-        staging.commit()
+        staging.commit(optimize=False)
     if rec.links:
         reconcile.write_review(review_file.path, rec, review_file)
     return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total)
 
 
+def _nodes_of(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> set[str]:
+    """The IRIs that are subjects or objects in the given graphs of the store."""
+    nodes: set[str] = set()
+    for graph in graphs:
+        for s, _p, o, _g in store.quads_for_pattern(None, None, None, graph):
+            if isinstance(s, ox.NamedNode):
+                nodes.add(s.value)
+            if isinstance(o, ox.NamedNode):
+                nodes.add(o.value)
+    return nodes
+
+
+def _neighbours(store: ox.Store, nodes: set[str]) -> set[str]:
+    """`nodes` and the IRIs with an edge to one of them, in any graph."""
+    found = set(nodes)
+    for iri in nodes:
+        for s, _p, _o, _g in store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
+            if isinstance(s, ox.NamedNode):
+                found.add(s.value)
+    return found
+
+
 def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
-    """VoID and provenance for what the store now holds (the meta graph excluded)."""
+    """VoID and provenance for what the store now holds (the meta graph excluded).
+
+    void:triples counts the triples of the source graphs (a triple that two sources
+    state counts twice): counting distinct triples over the union takes Oxigraph
+    seconds per million triples, the sum of graph sizes does not."""
     derived = {meta.value, reconcile.RECONCILIATION_GRAPH}  # made by the build, not read
     sources = [g for g in store.named_graphs() if g.value not in derived]
-    triples = {(q.subject, q.predicate, q.object) for q in store.quads_for_pattern(None, None, None, None)
-               if q.graph_name != meta}
-    types = Counter()
-    typed = set()
-    for s, p, o in triples:
-        if p.value == RDF + "type" and (s, o) not in typed:
-            typed.add((s, o))
-            types[o.value] += 1
-    return map_build(sources, dict(types), len(triples))
-
-
+    query = f"""SELECT ?class (COUNT(DISTINCT ?s) AS ?n)
+                WHERE {{ GRAPH ?g {{ ?s <{RDF}type> ?class }} FILTER(?g != <{meta.value}>) }}
+                GROUP BY ?class"""
+    types = {row["class"].value: int(row["n"].value) for row in store.query(query)
+             if isinstance(row["class"], ox.NamedNode)}
+    in_meta = sum(1 for _ in store.quads_for_pattern(None, None, None, meta))
+    return map_build(sources, types, len(store) - in_meta)

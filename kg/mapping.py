@@ -7,21 +7,29 @@ used, so the same input always gives the same quads.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.namespaces import (
     DCTERMS, KG, PRO, PROV, RDF, SCHEMA, SKOS, VOID, XSD, digest, mint, slug,
 )
-from kg.records import Guide, Location
+from kg.records import (
+    AnthologyEvent, AnthologyPaper, AnthologyPerson, AnthologyVolume, Guide, Location,
+)
 from kg.resolve import ResolvedGuide
+
+if TYPE_CHECKING:
+    from kg.sources.anthology import AnthologyRecord, NameResolver
 
 A = NamedNode(RDF + "type")
 XSD_INTEGER = NamedNode(XSD + "integer")
 XSD_BOOLEAN = NamedNode(XSD + "boolean")
+XSD_GYEAR = NamedNode(XSD + "gYear")
 SHAPES_IRI = "https://w3id.org/kg/shapes"
 VERSION = "0.1.0"
 
@@ -45,7 +53,14 @@ def _bool(value: bool) -> Literal:
 # --- IRIs -----------------------------------------------------------------------
 
 def source_iri(file_name: str) -> NamedNode:
-    return NamedNode(mint("source", slug(Path(file_name).stem, 80)))
+    """The source document's IRI, from its file name without the extension(s):
+    `amazon-acl-2024-guide.txt` -> source/amazon-acl-2024-guide, `2024.acl.xml.gz` -> source/2024-acl."""
+    name = Path(file_name).name
+    lower = name.lower()
+    for suffix in (".xml.gz", ".xml"):
+        if lower.endswith(suffix):
+            return NamedNode(mint("source", slug(name[: -len(suffix)], 80)))
+    return NamedNode(mint("source", slug(Path(name).stem, 80)))
 
 
 def paper_iri(title: str) -> NamedNode:
@@ -262,6 +277,200 @@ def _media_type(file_name: str) -> str | None:
     return {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif",
             "svg": "image/svg+xml", "webp": "image/webp", "tif": "image/tiff",
             "tiff": "image/tiff"}.get(ext)
+
+
+# --- ACL Anthology collections -------------------------------------------------------
+
+ANTHOLOGY_SITE = "https://aclanthology.org/"
+DOI_RESOLVER = "https://doi.org/"
+ANTHOLOGY_REPOSITORY = "https://github.com/acl-org/acl-anthology"
+_YEAR = re.compile(r"^[0-9]{4}$")
+# characters an IRI may not hold (RFC 3987) are percent-encoded in URLs and DOIs
+_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
+
+
+def anthology_paper_iri(anthology_id: str) -> NamedNode:
+    """A paper by its Anthology ID, e.g. .../anthology/2024.acl-long.123."""
+    return NamedNode(mint("anthology", anthology_id))
+
+
+def anthology_volume_iri(anthology_id: str) -> NamedNode:
+    """A volume by its Anthology ID, e.g. .../anthology/2024.acl-long."""
+    return NamedNode(mint("anthology", anthology_id))
+
+
+def anthology_event_name(event_id: str) -> str:
+    """"acl-2024" -> "ACL 2024": the name a guide gives the same conference."""
+    venue, _, year = event_id.rpartition("-")
+    return f"{venue.upper()} {year}" if venue and _YEAR.match(year) else event_id
+
+
+def _iri(text: str) -> NamedNode:
+    return NamedNode(_IRI_UNSAFE.sub(lambda m: "%{:02X}".format(ord(m.group(0))), text))
+
+
+def _printed(first: str | None, last: str) -> str:
+    return f"{first} {last}" if first else last
+
+
+def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
+                  digests: Mapping[str, str]) -> Iterator[Quad]:
+    """Quads of Anthology records (as `read_anthology` yields them), streamed.
+
+    Each collection file is its own named graph and prov:Entity (`digests` maps a
+    record's `path` to the SHA-256 of the file's bytes as stored, compressed or not).
+    Only what one file needs is held: its paper IRIs until its <event>, plus one
+    display name per person id across files, so that a person read from several files
+    has one schema:name (the first seen in file-name order; later spellings become
+    schema:alternateName).
+    """
+    names: dict[str, str] = {}  # person id -> schema:name
+    path: str | None = None
+    graph = NamedNode(mint("source", "none"))
+    people_here: set[str] = set()
+    papers_here: list[NamedNode] = []
+    derived = NamedNode(PROV + "wasDerivedFrom")
+    line_p = K("sourceLine")
+    name_p = S("name")
+    alt_p = S("alternateName")
+    author_p = S("author")
+    position_p = S("position")
+    printed_p = K("printedName")
+    holds_p = NamedNode(PRO + "holdsRoleInTime")
+    role_in_time = NamedNode(PRO + "RoleInTime")
+    with_role = NamedNode(PRO + "withRole")
+    held_by = NamedNode(PRO + "isHeldBy")
+    relates = NamedNode(PRO + "relatesToDocument")
+    author_role = NamedNode(PRO + "author")
+    editor_role = NamedNode(PRO + "editor")
+    person_cls = S("Person")
+    paper_cls = S("ScholarlyArticle")
+    true = _bool(True)
+
+    def person(p: AnthologyPerson) -> tuple[NamedNode, list[Quad]]:
+        """The person's IRI, and their description in this graph the first time it is needed."""
+        identity = resolver.resolve_person(p)
+        pid = identity.id
+        iri = NamedNode(mint("person", pid))
+        out: list[Quad] = []
+        canonical = _printed(identity.first, identity.last)
+        name = names.setdefault(pid, canonical)
+        if pid not in people_here:
+            people_here.add(pid)
+            out += [Quad(iri, A, person_cls, graph), Quad(iri, name_p, Literal(name), graph),
+                    Quad(iri, derived, graph, graph)]
+            if canonical != name:
+                out.append(Quad(iri, alt_p, Literal(canonical), graph))
+            if identity.first:
+                out.append(Quad(iri, S("givenName"), Literal(identity.first), graph))
+            out.append(Quad(iri, S("familyName"), Literal(identity.last), graph))
+            if identity.orcid:
+                out.append(Quad(iri, S("identifier"), Literal(identity.orcid), graph))
+        printed = _printed(p.first, p.last)
+        if printed != name:
+            out.append(Quad(iri, alt_p, Literal(printed), graph))
+        for variant in p.variants:
+            out.append(Quad(iri, alt_p, Literal(_printed(variant.first, variant.last)), graph))
+        return iri, out
+
+    def slots(document: NamedNode, kind: str, role: NamedNode, people, line: int) -> Iterator[Quad]:
+        """One pro:RoleInTime per author (or editor) slot, as the guide mapping makes them."""
+        edge = author_p if kind == "author" else S("editor")
+        for p in people:
+            who, described = person(p)
+            yield from described
+            slot = NamedNode(f"{document.value}/{kind}/{p.position}")
+            yield Quad(document, edge, who, graph)
+            yield Quad(slot, A, role_in_time, graph)
+            yield Quad(slot, with_role, role, graph)
+            yield Quad(slot, held_by, who, graph)
+            yield Quad(slot, relates, document, graph)
+            yield Quad(slot, position_p, _int(p.position), graph)
+            yield Quad(slot, printed_p, Literal(_printed(p.first, p.last)), graph)
+            yield Quad(slot, derived, graph, graph)
+            yield Quad(slot, line_p, _int(line), graph)
+            yield Quad(who, holds_p, slot, graph)
+
+    for record in records:
+        if record.path != path:
+            path = record.path
+            file_name = Path(path).name
+            graph = source_iri(file_name)
+            people_here.clear()
+            papers_here.clear()
+            yield from map_anthology_source(graph, file_name, digests[path], record.collection_id)
+        if isinstance(record, AnthologyPaper):
+            iri = anthology_paper_iri(record.anthology_id)
+            papers_here.append(iri)
+            yield Quad(iri, A, paper_cls, graph)
+            yield Quad(iri, name_p, Literal(record.title), graph)
+            yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
+            yield Quad(iri, S("isPartOf"), anthology_volume_iri(record.volume_id), graph)
+            yield Quad(iri, derived, graph, graph)
+            yield Quad(iri, line_p, _int(record.line), graph)
+            if record.abstract:
+                yield Quad(iri, S("abstract"), Literal(record.abstract), graph)
+            if record.url:
+                url = record.url if record.url_is_external else f"{ANTHOLOGY_SITE}{record.url}/"
+                yield Quad(iri, S("url"), _iri(url), graph)
+            if record.doi:
+                yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
+            if record.year and _YEAR.match(record.year):
+                yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
+            if record.retracted:
+                yield Quad(iri, K("retracted"), true, graph)
+                note = ": ".join(x for x in (record.retracted_date, record.retracted_note) if x)
+                if note:
+                    yield Quad(iri, K("retractionNote"), Literal(note), graph)
+            if record.removed:
+                yield Quad(iri, K("removed"), true, graph)
+                note = ": ".join(x for x in (record.removed_date, record.removed_note) if x)
+                if note:
+                    yield Quad(iri, K("removalNote"), Literal(note), graph)
+            yield from slots(iri, "author", author_role, record.authors, record.line)
+            for editor in record.editors:  # rare: editors named on a paper; no slot, a plain edge
+                who, described = person(editor)
+                yield from described
+                yield Quad(iri, S("editor"), who, graph)
+        elif isinstance(record, AnthologyVolume):
+            iri = anthology_volume_iri(record.anthology_id)
+            yield Quad(iri, A, S("PublicationVolume"), graph)
+            yield Quad(iri, name_p, Literal(record.title), graph)
+            yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
+            yield Quad(iri, derived, graph, graph)
+            yield Quad(iri, line_p, _int(record.line), graph)
+            if record.year and _YEAR.match(record.year):
+                yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
+            if record.url:
+                external = record.url.lower().startswith(("http://", "https://"))
+                yield Quad(iri, S("url"), _iri(record.url if external else f"{ANTHOLOGY_SITE}{record.url}/"), graph)
+            if record.doi:
+                yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
+            yield from slots(iri, "editor", editor_role, record.editors, record.line)
+        elif isinstance(record, AnthologyEvent):
+            event = event_iri(record.id)
+            yield Quad(event, A, S("Event"), graph)
+            yield Quad(event, name_p, Literal(anthology_event_name(record.id)), graph)
+            if record.title:
+                yield Quad(event, alt_p, Literal(record.title), graph)
+            yield Quad(event, derived, graph, graph)
+            yield Quad(graph, S("about"), event, graph)
+            for volume in record.volumes:
+                yield Quad(anthology_volume_iri(volume), S("isPartOf"), event, graph)
+            # the file's own papers; those of colocated volumes live in other files
+            for paper in papers_here:
+                yield Quad(paper, K("presentedAt"), event, graph)
+
+
+def map_anthology_source(graph: NamedNode, file_name: str, sha256: str, collection_id: str) -> list[Quad]:
+    """The description of one Anthology collection file as a source graph."""
+    return [
+        Quad(graph, A, NamedNode(PROV + "Entity"), graph),
+        Quad(graph, NamedNode(DCTERMS + "title"), Literal(f"ACL Anthology collection {collection_id}"), graph),
+        Quad(graph, K("fileName"), Literal(file_name), graph),
+        Quad(graph, K("sha256"), Literal(sha256), graph),
+        Quad(graph, NamedNode(DCTERMS + "source"), NamedNode(ANTHOLOGY_REPOSITORY), graph),
+    ]
 
 
 # --- the build and the dataset -----------------------------------------------------

@@ -78,13 +78,21 @@ class Staging:
             if self.store.contains_named_graph(graph):
                 self.store.remove_graph(graph)
 
-    def add(self, quads: Iterable[ox.Quad]) -> None:
-        self.store.bulk_extend(quads)
+    def add(self, quads: Iterable[ox.Quad], *, bulk: bool = True) -> None:
+        """Add quads: `bulk` writes new files (fast for many quads), else one transaction."""
+        if bulk:
+            self.store.bulk_extend(quads)
+        else:
+            self.store.extend(quads)
 
-    def commit(self) -> None:
-        """Make this generation live: one atomic rename of the CURRENT symlink."""
+    def commit(self, *, optimize: bool = True) -> None:
+        """Make this generation live: one atomic rename of the CURRENT symlink.
+
+        `optimize` compacts the store first (seconds on a large one); a bulk load
+        leaves many overlapping files that make every later read slow."""
         self.store.flush()
-        self.store.optimize()
+        if optimize:
+            self.store.optimize()
         del self.store
         old = (self.root / CURRENT).resolve() if (self.root / CURRENT).is_symlink() else None
         link = self.root / f".{CURRENT}.{uuid.uuid4().hex[:8]}"

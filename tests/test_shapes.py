@@ -227,6 +227,63 @@ VALID = PROLOGUE + """
     prov:wasGeneratedBy <build/0123abcd> .
 <dataset/class/scholarly-article> void:class schema:ScholarlyArticle ; void:entities 2 .
 
+# An ACL Anthology collection (kg.mapping.map_anthology): a plain prov:Entity source,
+# a volume with an editor slot, and a paper with no asterisk mark.
+<source/2024-acl> a prov:Entity ;
+    dcterms:title "ACL Anthology collection 2024.acl" ;
+    kg:fileName "2024.acl.xml.gz" ;
+    kg:sha256 "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae" ;
+    schema:about <event/acl-2024> .
+<anthology/2024.acl-long> a schema:PublicationVolume ;
+    schema:name "Proceedings of the 62nd Annual Meeting of the Association for Computational Linguistics (Volume 1: Long Papers)" ;
+    schema:identifier "2024.acl-long" ;
+    schema:datePublished "2024"^^xsd:gYear ;
+    schema:isPartOf <event/acl-2024> ;
+    schema:url <https://aclanthology.org/2024.acl-long/> ;
+    schema:sameAs <https://doi.org/10.18653/v1/2024.acl-long> ;
+    schema:editor <person/lun-wei-ku> ;
+    prov:wasDerivedFrom <source/2024-acl> ;
+    kg:sourceLine 3 .
+<anthology/2024.acl-long/editor/1> a pro:RoleInTime ;
+    pro:withRole pro:editor ;
+    pro:isHeldBy <person/lun-wei-ku> ;
+    pro:relatesToDocument <anthology/2024.acl-long> ;
+    schema:position 1 ;
+    kg:printedName "Lun-Wei Ku" ;
+    prov:wasDerivedFrom <source/2024-acl> ;
+    kg:sourceLine 3 .
+<person/lun-wei-ku> a schema:Person ;
+    schema:name "Lun-Wei Ku" ;
+    schema:givenName "Lun-Wei" ;
+    schema:familyName "Ku" ;
+    pro:holdsRoleInTime <anthology/2024.acl-long/editor/1>, <anthology/2024.acl-long.1/author/1> ;
+    prov:wasDerivedFrom <source/2024-acl> .
+<anthology/2024.acl-long.1> a schema:ScholarlyArticle ;
+    schema:name "Quantized Side Tuning" ;
+    schema:abstract "Finetuning large language models (LLMs) has been empirically effective." ;
+    schema:identifier "2024.acl-long.1" ;
+    schema:url <https://aclanthology.org/2024.acl-long.1/> ;
+    schema:sameAs <https://doi.org/10.18653/v1/2024.acl-long.1> ;
+    schema:isPartOf <anthology/2024.acl-long> ;
+    schema:datePublished "2024"^^xsd:gYear ;
+    schema:author <person/lun-wei-ku> ;
+    schema:editor <person/lun-wei-ku> ;
+    kg:presentedAt <event/acl-2024> ;
+    kg:retracted true ;
+    kg:retractionNote "2024-09-01: retracted at the authors' request" ;
+    kg:removed true ;
+    kg:removalNote "2024-09-02: duplicate" ;
+    prov:wasDerivedFrom <source/2024-acl> ;
+    kg:sourceLine 22 .
+<anthology/2024.acl-long.1/author/1> a pro:RoleInTime ;
+    pro:withRole pro:author ;
+    pro:isHeldBy <person/lun-wei-ku> ;
+    pro:relatesToDocument <anthology/2024.acl-long.1> ;
+    schema:position 1 ;
+    kg:printedName "Lun-Wei Ku" ;
+    prov:wasDerivedFrom <source/2024-acl> ;
+    kg:sourceLine 22 .
+
 # Reconciliation with the Anthology (kg/reconcile.py). The second paper and Brian
 # Thompson stand in for the Anthology paper and person.
 <paper/continual-pretraining-1a2b3c4d/reconciliation> a kg:Reconciliation ;
@@ -404,6 +461,14 @@ VALID_VARIANTS = {
         DELETE WHERE { <posting/applied-scientist-2d2d2d2d/us-wa-bellevue> schema:employmentUnit ?u } ;
         DELETE WHERE { <org/amazon/agi> ?p ?o }
     """,
+    "Anthology paper without authors, and a volume without editors": """
+        DELETE WHERE { <anthology/2024.acl-long.1/author/1> ?p ?o } ;
+        DELETE WHERE { <anthology/2024.acl-long.1> schema:author ?a } ;
+        DELETE WHERE { <anthology/2024.acl-long/editor/1> ?p ?o } ;
+        DELETE WHERE { <anthology/2024.acl-long> schema:editor ?e } ;
+        DELETE WHERE { <anthology/2024.acl-long.1> schema:editor ?e } ;
+        DELETE WHERE { <person/lun-wei-ku> ?p ?o }
+    """,
     "dataset without class partitions": """
         DELETE WHERE { <dataset> void:classPartition ?p } ;
         DELETE WHERE { <dataset/class/scholarly-article> ?p ?o }
@@ -511,8 +576,9 @@ CASES = [
            INSERT DATA { <paper/continual-pretraining-1a2b3c4d/author/3> schema:position 4 }""",
         {
             KGSH["PaperShape-positionGap"]: (
-                "This paper has an author at position 4 (schema:position) but none at 3; "
-                "positions must run 1..n without gaps, check that no byline name was dropped."
+                "This paper's author positions (schema:position) run up to 4 but only 3 distinct "
+                "positions are present; positions must run 1..n without gaps, check that no "
+                "byline name was dropped."
             )
         },
     ),
@@ -522,8 +588,9 @@ CASES = [
            INSERT DATA { <paper/machine-translated-web-5e6f7a8b/author/1> schema:position 2 }""",
         {
             KGSH["PaperShape-positionGap"]: (
-                "This paper has an author at position 2 (schema:position) but none at 1; "
-                "positions must run 1..n without gaps, check that no byline name was dropped."
+                "This paper's author positions (schema:position) run up to 2 but only 1 distinct "
+                "positions are present; positions must run 1..n without gaps, check that no "
+                "byline name was dropped."
             )
         },
     ),
@@ -537,13 +604,80 @@ CASES = [
     Case(
         "authorship: role other than author",
         """DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/author/3> pro:withRole ?r } ;
-           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/author/3> pro:withRole pro:editor }""",
+           INSERT DATA { <paper/continual-pretraining-1a2b3c4d/author/3> pro:withRole pro:reviewer }""",
         {KGSH["AuthorshipShape-withRole-value"]: "must be pro:author"},
     ),
     Case(
         "authorship: no printed name",
         "DELETE WHERE { <paper/continual-pretraining-1a2b3c4d/author/2> kg:printedName ?n }",
         {KGSH["AuthorshipShape-printedName"]: "exactly one printed name (kg:printedName)"},
+    ),
+    Case(
+        "authorship: relates to a person instead of a paper",
+        """DELETE WHERE { <paper/machine-translated-web-5e6f7a8b/author/1> pro:relatesToDocument ?d } ;
+           INSERT DATA { <paper/machine-translated-web-5e6f7a8b/author/1> pro:relatesToDocument <person/yong-xie> }""",
+        {
+            KGSH["AuthorshipShape-relatesToDocument-type"]: "must be typed schema:ScholarlyArticle",
+            KGSH["PaperShape-author-equals"]: "differ from its schema:author edges",
+        },
+    ),
+    # Guide sources: every paper with a byline and an asterisk mark
+    Case(
+        "guide: a paper without authors",
+        """DELETE WHERE { <paper/machine-translated-web-5e6f7a8b/author/1> ?p ?o } ;
+           DELETE WHERE { <paper/machine-translated-web-5e6f7a8b> schema:author ?a } ;
+           DELETE WHERE { <person/brian-thompson> pro:holdsRoleInTime ?r }""",
+        {
+            KGSH["SourceShape-guidePaperAuthors"]: (
+                "Paper https://w3id.org/kg/id/paper/machine-translated-web-5e6f7a8b of this guide "
+                "has no author (schema:author); a guide prints a byline under every paper: check "
+                "the line under its title."
+            )
+        },
+    ),
+    Case(
+        "guide: a paper without asterisk mark",
+        "DELETE WHERE { <paper/machine-translated-web-5e6f7a8b> kg:asteriskMarked ?m }",
+        {
+            KGSH["SourceShape-guidePaperAsterisk"]: (
+                "Paper https://w3id.org/kg/id/paper/machine-translated-web-5e6f7a8b of this guide "
+                "has no kg:asteriskMarked; every guide paper says whether its title carries the "
+                "guide's asterisk (true or false)."
+            )
+        },
+    ),
+    # Anthology papers and volumes
+    Case(
+        "Anthology paper: year as a plain string",
+        """DELETE WHERE { <anthology/2024.acl-long.1> schema:datePublished ?y } ;
+           INSERT DATA { <anthology/2024.acl-long.1> schema:datePublished "2024" }""",
+        {KGSH["PaperShape-datePublished-datatype"]: "must be an xsd:gYear"},
+    ),
+    Case(
+        "Anthology paper: part of a paper instead of a volume",
+        """DELETE WHERE { <anthology/2024.acl-long.1> schema:isPartOf ?v } ;
+           INSERT DATA { <anthology/2024.acl-long.1> schema:isPartOf <paper/continual-pretraining-1a2b3c4d> }""",
+        {KGSH["PaperShape-isPartOf-class"]: "must be a schema:PublicationVolume"},
+    ),
+    Case(
+        "Anthology paper: DOI as a string",
+        'INSERT DATA { <anthology/2024.acl-long.1> schema:sameAs "10.18653/v1/2024.acl-long.1" }',
+        {KGSH["PaperShape-sameAs-nodeKind"]: "must be an IRI"},
+    ),
+    Case(
+        "volume: no title",
+        "DELETE WHERE { <anthology/2024.acl-long> schema:name ?n }",
+        {KGSH["VolumeShape-name"]: "A volume needs exactly one title"},
+    ),
+    Case(
+        "volume: an editor edge without an editor slot",
+        "INSERT DATA { <anthology/2024.acl-long> schema:editor <person/yong-xie> }",
+        {KGSH["VolumeShape-editor-equals"]: "differ from its schema:editor edges"},
+    ),
+    Case(
+        "volume: part of a paper instead of an event",
+        "INSERT DATA { <anthology/2024.acl-long> schema:isPartOf <anthology/2024.acl-long.1> }",
+        {KGSH["VolumeShape-isPartOf-class"]: "must be a schema:Event"},
     ),
     # Person
     Case(
@@ -917,6 +1051,7 @@ WRONG_DATATYPE = {
     XSD.integer: Literal("7"),
     XSD.boolean: Literal("yes"),
     XSD.decimal: Literal("high"),
+    XSD.gYear: Literal("2024"),
 }
 
 
@@ -993,6 +1128,8 @@ def test_every_kg_term_is_a_class_or_property_with_label_and_comment(ontology):
         "TopicLink", "asteriskMarked", "presentedAt", "printedName", "sourceLine", "fileName",
         "sha256", "asteriskNote", "isInternship", "relatedTopic", "role", "topic", "evidence",
         "score", "softwareVersion",
+        # ACL Anthology papers
+        "retracted", "retractionNote", "removed", "removalNote",
         # reconciliation with the Anthology
         "Reconciliation", "Discrepancy", "AuthorAlignment", "guidePaper", "anthologyPaper",
         "confidence", "status", "reconciliation", "discrepancyKind", "guideValue",
@@ -1020,7 +1157,8 @@ def test_every_reused_term_in_the_shapes_has_a_usage_note(shapes, ontology):
         if isinstance(path, BNode) and shapes.value(path, RDF.first) is not None:
             used |= {p for p in Collection(shapes, path) if isinstance(p, URIRef)}
     skip = (str(SH), str(RDF), str(XSD), str(KG))
-    for term in sorted(t for t in used if not t.startswith(skip)):
+    # str(): URIRef.startswith does not take a tuple of prefixes
+    for term in sorted(t for t in used if not str(t).startswith(skip)):
         assert ontology.value(term, RDFS.label) is not None, f"{term} has no usage note"
         assert ontology.value(term, RDFS.comment) is not None, f"{term} has no usage note"
 
