@@ -185,3 +185,66 @@ def authors_sharing_topics(store: ox.Store, author=None, min_shared=1, limit=Non
         rows.append([names[a1], names[a2], ox.Literal(str(n), datatype=integer),
                      ox.Literal("; ".join(sorted(cells)))])
     return Result(variables, rows)
+
+
+_PAPER_AUTHORS = """
+SELECT ?paper ?title ?a ?name WHERE { ?paper schema:author ?a ; schema:name ?title . ?a schema:name ?name }
+"""
+# one person's papers, with the person bound (a triple pattern, so Oxigraph seeds the
+# join with it; the .rq's COALESCE filter cannot, and reads every co-author pair)
+_PAPERS_OF = """
+SELECT ?paper ?title ?a ?name ?author WHERE {
+  ?paper schema:author ?author ; schema:author ?a ; schema:name ?title . ?a schema:name ?name
+}
+"""
+
+
+def coauthors(store: ox.Store, author=None):
+    """The answer of queries/coauthors.rq from the paper-author incidence.
+
+    Same rows as the SPARQL (author1, author2, papers, titles; most papers first, then
+    by the two names): with `author`, the pairs (author, co-author); without, every
+    pair once, the IRI of author1 sorting before that of author2. Titles are sorted
+    (GROUP_CONCAT's order is unspecified); equal rows are ordered by their IRIs.
+    """
+    from kg.queries import Result
+
+    author = _as_iri(author)
+    variables = ["author1", "author2", "papers", "titles"]
+    if author is not None:
+        incidence = store.query(_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
+                                substitutions={ox.Variable("author"): ox.NamedNode(author)})
+    else:
+        incidence = _rows(store, _PAPER_AUTHORS)
+    titles: dict[str, set[str]] = {}
+    authors: dict[str, set[str]] = {}
+    names: dict[str, ox.Literal] = {}
+    for row in incidence:
+        a, name = row["a"], row["name"]
+        if not isinstance(a, ox.NamedNode):
+            continue  # the query compares STR(?a1) < STR(?a2): blank nodes have no STR
+        paper = row["paper"].value
+        titles.setdefault(paper, set()).add(row["title"].value)
+        authors.setdefault(paper, set()).add(a.value)
+        if a.value not in names or name.value < names[a.value].value:  # MIN(?name)
+            names[a.value] = name
+
+    pairs: dict[tuple[str, str], list[str]] = {}
+    for paper, group in authors.items():
+        people = sorted(group)
+        if author is not None:
+            partners = [(author, b) for b in people if b != author]
+        else:
+            partners = [(a, b) for i, a in enumerate(people) for b in people[i + 1:]]
+        for pair in partners:
+            pairs.setdefault(pair, []).append(paper)
+
+    integer = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+    ranked = sorted(pairs.items(), key=lambda kv: (-len(kv[1]), names[kv[0][0]].value,
+                                                   names[kv[0][1]].value, kv[0]))
+    rows = []
+    for (a1, a2), papers in ranked:
+        cells = sorted({t for paper in papers for t in titles[paper]})
+        rows.append([names[a1], names[a2], ox.Literal(str(len(papers)), datatype=integer),
+                     ox.Literal("; ".join(cells))])
+    return Result(variables, rows)

@@ -9,10 +9,12 @@ reader through the mapping into the staging store, one file at a time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import re
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,13 +23,22 @@ from kg import reconcile
 from kg import store as stores
 from kg.errors import SourceError
 from kg.mapping import (
-    META_GRAPH, map_anthology, map_build, map_guide, map_rdf_source, source_iri,
+    META_GRAPH,
+    map_anthology,
+    map_build,
+    map_guide,
+    map_rdf_source,
+    source_iri,
 )
 from kg.namespaces import RDF, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
 from kg.sources.anthology import (
-    AnthologyRecord, NameResolver, collection_files, load_name_variants, read_anthology,
+    AnthologyRecord,
+    NameResolver,
+    collection_files,
+    load_name_variants,
+    read_anthology,
 )
 from kg.sources.guide import read_guide
 from kg.validate import Report, validate_store
@@ -40,6 +51,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 NAME_VARIANTS = "name_variants.yaml"
 # above this many focus nodes, validation is shared among worker processes
 PARALLEL_VALIDATION = 100_000
+# quads per bulk load while streaming Anthology collections (~300 MB of quads)
+LOAD_CHUNK = 1_000_000
 
 # progress(stage, done, total): "reading" counts files, "validating" focus nodes
 Progress = Callable[[str, int, int], None]
@@ -112,16 +125,74 @@ def split_sources(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
     return documents, sorted(set(collections), key=lambda p: (p.name, str(p)))
 
 
+class Stopwatch(dict):
+    """Seconds spent per build stage (parse, resolve, map, load, reconcile, validate,
+    describe, commit), for `kg build --timings` and bench/anthology.py."""
+
+    def add(self, stage: str, seconds: float) -> None:
+        self[stage] = self.get(stage, 0.0) + seconds
+
+    def timed(self, stage: str, items: Iterable):
+        """`items`, with the time spent producing each one counted to `stage`."""
+        iterator = iter(items)
+        while True:
+            start = time.perf_counter()
+            try:
+                item = next(iterator)
+            except StopIteration:
+                self.add(stage, time.perf_counter() - start)
+                return
+            self.add(stage, time.perf_counter() - start)
+            yield item
+
+
+class _TimedResolver:
+    """A NameResolver whose lookups count to the "resolve" stage."""
+
+    def __init__(self, resolver: NameResolver, watch: Stopwatch):
+        self._resolver, self._watch = resolver, watch
+
+    def resolve_person(self, person):
+        start = time.perf_counter()
+        try:
+            return self._resolver.resolve_person(person)
+        finally:
+            self._watch.add("resolve", time.perf_counter() - start)
+
+
 def stream_anthology(files: Sequence[Path], resolver: NameResolver, digests: FileDigests | None = None,
-                     progress: Progress | None = None) -> Iterator[ox.Quad]:
-    """The quads of Anthology collection files, read and mapped one file at a time."""
+                     progress: Progress | None = None, watch: Stopwatch | None = None) -> Iterator[ox.Quad]:
+    """The quads of Anthology collection files, read and mapped one file at a time.
+    With `watch`, parsing and name resolution are timed (the rest is mapping)."""
     def records() -> Iterator[AnthologyRecord]:
         for number, path in enumerate(files, 1):
-            yield from read_anthology(path)
+            found = read_anthology(path)
+            yield from (watch.timed("parse", found) if watch is not None else found)
             if progress is not None:
                 progress("reading", number, len(files))
 
+    if watch is not None:
+        resolver = _TimedResolver(resolver, watch)
     return map_anthology(records(), resolver, digests if digests is not None else FileDigests())
+
+
+def load_in_chunks(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stopwatch,
+                   chunk: int = LOAD_CHUNK) -> None:
+    """Bulk-load a stream of quads a chunk at a time, timing producing (parse, resolve,
+    map) apart from loading; a chunk bounds the memory the stream holds."""
+    def nested() -> float:
+        return watch.get("parse", 0.0) + watch.get("resolve", 0.0)
+
+    while True:
+        before, start = nested(), time.perf_counter()
+        batch = list(itertools.islice(quads, chunk))
+        # map: producing the batch, less what parse and resolve counted meanwhile
+        watch.add("map", time.perf_counter() - start - (nested() - before))
+        if not batch:
+            return
+        start = time.perf_counter()
+        staging.add(batch, bulk=True)
+        watch.add("load", time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
@@ -131,6 +202,7 @@ class BuildResult:
     issues: tuple[Issue, ...]
     graphs: tuple[str, ...]
     quads: int
+    timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
 
 def read_sources(paths: Sequence[str | Path], curation: Curation | None = None,
@@ -207,7 +279,10 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         from kg.remote import build_remote
         return build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
     stage_note = on_stage or (lambda _msg: None)
+    watch = Stopwatch()
+    clock = time.perf_counter
     stage_note("reading sources")
+    start = clock()
     documents, collections = split_sources(paths)
     quads, issues, graphs = read_documents(documents, curation)
     resolver = load_resolver(name_variants or find_name_variants(collections)) if collections else None
@@ -215,25 +290,33 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     review_file = reconcile.load_review(review or reconcile.review_path(store))
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
     links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
+    watch.add("parse", clock() - start)  # guides: read, resolved and mapped together
     with stores.staging(store, extend=add) as staging:
+        start = clock()
         replaced = [*graphs, meta, links]
         before = _nodes_of(staging.store, replaced) if add else set()
         staging.replace_graphs(replaced)
         staging.add(quads, bulk=not add or len(quads) > 100_000)
+        watch.add("load", clock() - start)
         if collections:
             stage_note("reading Anthology collections")
-            staging.add(stream_anthology(collections, resolver, progress=progress), bulk=True)
+            load_in_chunks(staging, stream_anthology(collections, resolver, progress=progress, watch=watch), watch)
         stage_note("reconciling")
+        start = clock()
         rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
                                         curation=curation, missing_ok=True)
         staging.add(reconcile.map_reconciliation(rec), bulk=False)
         issues.extend(rec.issues)
+        watch.add("reconcile", clock() - start)
         stage_note("validating")
+        start = clock()
         staging.store.flush()
         if not add:
             # compact what the bulk load wrote: its many overlapping files make every
             # read (validation, then queries) several times slower
             staging.store.optimize()
+        watch.add("load", clock() - start)
+        start = clock()
         tick = (lambda done, total: progress("validating", done, total)) if progress else None
         if add:
             focus = _neighbours(staging.store, before | _nodes_of(staging.store, replaced))
@@ -242,16 +325,22 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
             size = len(staging.store)
             count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
             report = validate_store(staging.store, workers=count, path=str(staging.dir), on_progress=tick)
+        watch.add("validate", clock() - start)
         if not report.conforms:
             staging.discard()
-            return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
+            return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs),
+                               len(quads), dict(watch))
+        start = clock()
         staging.add(_describe(staging.store, meta), bulk=False)
+        watch.add("describe", clock() - start)
         stage_note("writing store")
+        start = clock()
         total = len(staging.store)
         staging.commit(optimize=False)
     if rec.links:
         reconcile.write_review(review_file.path, rec, review_file)
-    return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total)
+    watch.add("commit", clock() - start)
+    return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total, dict(watch))
 
 
 def _nodes_of(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> set[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import click
 
@@ -49,6 +50,49 @@ def main() -> None:
     """Build a validated RDF knowledge graph of scholarly papers and answer questions about it."""
 
 
+class ProgressBars:
+    """A progress bar per build stage on stderr: only on a terminal, so piped output
+    and logs stay clean (click draws nothing when the stream is not a TTY)."""
+
+    UNITS: ClassVar[dict[str, str]] = {"reading": "files", "validating": "focus nodes"}
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.stage: str | None = None
+        self.bar = None
+        self.done = 0
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage, self.done = stage, 0
+            label = f"kg: {stage} ({total:,} {self.UNITS.get(stage, 'items')})"
+            self.bar = click.progressbar(length=max(total, 1), label=label, file=sys.stderr,
+                                         show_pos=True, width=30)
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def note(self, message: str) -> None:
+        """A stage starts: end the bar of the last one, say which."""
+        if self.enabled:
+            self.close()
+            click.echo(f"kg: {message}…", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 @main.command()
 @click.argument("sources", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--add", is_flag=True, help="Extend the existing store instead of replacing it.")
@@ -58,24 +102,35 @@ def main() -> None:
               help="Reconciliation review file (default reconcile-review.yaml beside the store).")
 @click.option("--threshold", type=click.FloatRange(0, 1), default=0.85, show_default=True,
               help="Guide-Anthology links below this confidence go to the review file.")
+@click.option("--name-variants", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The Anthology's name_variants.yaml (default: beside the collections, "
+                   "in ../yaml/, else the bundled copy).")
+@click.option("--timings", is_flag=True, help="Print the seconds each stage took (on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or progress.")
 @_store_option
 def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_file: Path | None,
-          threshold: float, quiet: bool, store: str | None) -> None:
-    """Build the store from SOURCES (default: the bundled guide), validating first.
+          threshold: float, name_variants: Path | None, timings: bool, quiet: bool,
+          store: str | None) -> None:
+    """Build the store from SOURCES (default: the bundled guide and Anthology files), validating first.
 
-    A fresh store replaces the old one atomically; with --add the sources are added
-    to it (a source already in the store is replaced). Violations: exit 1, store untouched.
+    SOURCES are guide text files, Turtle / N-Triples files, and ACL Anthology
+    collection files (.xml, .xml.gz) or folders of them. A fresh store replaces the
+    old one atomically; with --add the sources are added to it (a source already in
+    the store is replaced). Violations: exit 1, store untouched.
     """
     paths = list(sources) or pipeline.bundled_sources()
     if not paths:
         raise KGError("no source given and no bundled guide found in data/; pass a guide file")
     target = stores.store_path(store)
-    # stage notes only on a terminal: piped output stays clean for scripts
+    # stage notes and bars only on a terminal: piped output stays clean for scripts
     interactive = not quiet and sys.stderr.isatty()
-    note = (lambda msg: click.echo(f"kg: {msg}…", err=True)) if interactive else None
-    result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation), on_stage=note,
-                            review=review_file, threshold=threshold)
+    with ProgressBars(enabled=interactive) as bars:
+        result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation),
+                                on_stage=bars.note, review=review_file, threshold=threshold,
+                                name_variants=name_variants, progress=bars.update)
+    if timings:
+        click.echo("kg: seconds per stage: " + ", ".join(
+            f"{stage} {seconds:.2f}" for stage, seconds in result.timings.items()), err=True)
     if not quiet:
         for issue in result.issues:
             click.echo(str(issue), err=True)

@@ -16,10 +16,26 @@ from typing import TYPE_CHECKING
 from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.namespaces import (
-    DCTERMS, KG, PRO, PROV, RDF, SCHEMA, SKOS, VOID, XSD, digest, mint, slug,
+    DCTERMS,
+    KG,
+    PRO,
+    PROV,
+    RDF,
+    SCHEMA,
+    SKOS,
+    VOID,
+    XSD,
+    digest,
+    mint,
+    slug,
 )
 from kg.records import (
-    AnthologyEvent, AnthologyPaper, AnthologyPerson, AnthologyVolume, Guide, Location,
+    AnthologyEvent,
+    AnthologyPaper,
+    AnthologyPerson,
+    AnthologyVolume,
+    Guide,
+    Location,
 )
 from kg.resolve import ResolvedGuide
 
@@ -34,11 +50,11 @@ SHAPES_IRI = "https://w3id.org/kg/shapes"
 VERSION = "0.1.0"
 
 
-def S(local: str) -> NamedNode:  # noqa: N802 - mirrors the `schema:` prefix
+def S(local: str) -> NamedNode:
     return NamedNode(SCHEMA + local)
 
 
-def K(local: str) -> NamedNode:  # noqa: N802 - mirrors the `kg:` prefix
+def K(local: str) -> NamedNode:
     return NamedNode(KG + local)
 
 
@@ -306,7 +322,7 @@ def anthology_event_name(event_id: str) -> str:
 
 
 def _iri(text: str) -> NamedNode:
-    return NamedNode(_IRI_UNSAFE.sub(lambda m: "%{:02X}".format(ord(m.group(0))), text))
+    return NamedNode(_IRI_UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", text))
 
 
 def _printed(first: str | None, last: str) -> str:
@@ -319,12 +335,13 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
 
     Each collection file is its own named graph and prov:Entity (`digests` maps a
     record's `path` to the SHA-256 of the file's bytes as stored, compressed or not).
-    Only what one file needs is held: its paper IRIs until its <event>, plus one
-    display name per person id across files, so that a person read from several files
-    has one schema:name (the first seen in file-name order; later spellings become
-    schema:alternateName).
+    Only what one file needs is held: its paper IRIs until its <event>, plus the
+    spellings stated per person id across files: a person is described (type,
+    canonical name, parts, ORCID) in the graph of the first file that names them,
+    each file they appear in is one of their prov:wasDerivedFrom, and each other
+    spelling becomes one schema:alternateName, where it is first seen.
     """
-    names: dict[str, str] = {}  # person id -> schema:name
+    known: dict[str, set[str]] = {}  # person id -> the spellings stated so far
     path: str | None = None
     graph = NamedNode(mint("source", "none"))
     people_here: set[str] = set()
@@ -348,29 +365,31 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     true = _bool(True)
 
     def person(p: AnthologyPerson) -> tuple[NamedNode, list[Quad]]:
-        """The person's IRI, and their description in this graph the first time it is needed."""
+        """The person's IRI, and what this file adds to their description: the whole
+        description the first time they are seen, later only new spellings and the
+        file as a source. Stating a name in every file that names a prolific author
+        would make each name lookup on the union graph return it hundreds of times."""
         identity = resolver.resolve_person(p)
         pid = identity.id
         iri = NamedNode(mint("person", pid))
         out: list[Quad] = []
-        canonical = _printed(identity.first, identity.last)
-        name = names.setdefault(pid, canonical)
         if pid not in people_here:
             people_here.add(pid)
-            out += [Quad(iri, A, person_cls, graph), Quad(iri, name_p, Literal(name), graph),
-                    Quad(iri, derived, graph, graph)]
-            if canonical != name:
-                out.append(Quad(iri, alt_p, Literal(canonical), graph))
+            out.append(Quad(iri, derived, graph, graph))
+        spellings = known.get(pid)
+        if spellings is None:
+            canonical = _printed(identity.first, identity.last)
+            spellings = known[pid] = {canonical}
+            out += [Quad(iri, A, person_cls, graph), Quad(iri, name_p, Literal(canonical), graph)]
             if identity.first:
                 out.append(Quad(iri, S("givenName"), Literal(identity.first), graph))
             out.append(Quad(iri, S("familyName"), Literal(identity.last), graph))
             if identity.orcid:
                 out.append(Quad(iri, S("identifier"), Literal(identity.orcid), graph))
-        printed = _printed(p.first, p.last)
-        if printed != name:
-            out.append(Quad(iri, alt_p, Literal(printed), graph))
-        for variant in p.variants:
-            out.append(Quad(iri, alt_p, Literal(_printed(variant.first, variant.last)), graph))
+        for spelling in (_printed(p.first, p.last), *(_printed(v.first, v.last) for v in p.variants)):
+            if spelling not in spellings:
+                spellings.add(spelling)
+                out.append(Quad(iri, alt_p, Literal(spelling), graph))
         return iri, out
 
     def slots(document: NamedNode, kind: str, role: NamedNode, people, line: int) -> Iterator[Quad]:

@@ -19,7 +19,7 @@ import pyoxigraph as ox
 import yaml
 
 from kg.errors import QueryError, UnknownNameError
-from kg.namespaces import PREFIXES, XSD, fold
+from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD, fold
 from kg.resolve import name_key
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
@@ -27,10 +27,10 @@ SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
 
 # label index per kind: ?e ?label, most specific labels first
 _LABELS = {
-    "person": "SELECT ?e ?label WHERE { ?e a schema:Person . { ?e schema:name ?label } UNION { ?e schema:alternateName ?label } }",
-    "paper": "SELECT ?e ?label WHERE { ?e a schema:ScholarlyArticle ; schema:name ?label }",
-    "topic": "SELECT ?e ?label WHERE { ?e a skos:Concept ; skos:prefLabel ?label }",
-    "role": "SELECT ?e ?label WHERE { ?e a schema:Occupation ; schema:name ?label }",
+    "person": "SELECT DISTINCT ?e ?label WHERE { ?e a schema:Person . { ?e schema:name ?label } UNION { ?e schema:alternateName ?label } }",
+    "paper": "SELECT DISTINCT ?e ?label WHERE { ?e a schema:ScholarlyArticle ; schema:name ?label }",
+    "topic": "SELECT DISTINCT ?e ?label WHERE { ?e a skos:Concept ; skos:prefLabel ?label }",
+    "role": "SELECT DISTINCT ?e ?label WHERE { ?e a schema:Occupation ; schema:name ?label }",
 }
 
 
@@ -150,6 +150,32 @@ def labels(store: ox.Store, kind: str) -> list[tuple[ox.NamedNode, str]]:
             for row in store.query(_LABELS[kind], prefixes=PREFIXES, use_default_graph_as_union=True)]
 
 
+# per kind: the class and label properties of _LABELS, for index lookups
+_LABEL_INDEX = {
+    "person": (SCHEMA + "Person", (SCHEMA + "name", SCHEMA + "alternateName")),
+    "paper": (SCHEMA + "ScholarlyArticle", (SCHEMA + "name",)),
+    "topic": (SKOS + "Concept", (SKOS + "prefLabel",)),
+    "role": (SCHEMA + "Occupation", (SCHEMA + "name",)),
+}
+
+
+def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]:
+    """The entities of `kind` with `text`, as given, as a label or as their IRI: index
+    lookups, where a SPARQL query with the label bound reads every label."""
+    cls, props = _LABEL_INDEX[kind]
+    if text.startswith(("http://", "https://")):
+        try:
+            candidates = {ox.NamedNode(text)}
+        except ValueError:
+            return set()
+    else:
+        candidates = {q.subject for prop in props
+                      for q in store.quads_for_pattern(None, ox.NamedNode(prop), ox.Literal(text), None)}
+    a, cls = ox.NamedNode(RDF + "type"), ox.NamedNode(cls)
+    return {e for e in candidates if isinstance(e, ox.NamedNode)
+            and next(store.quads_for_pattern(e, a, cls, None), None) is not None}
+
+
 def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
     """The entity of `kind` ("any" for all kinds) whose name or alias matches `text`.
 
@@ -157,6 +183,9 @@ def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
     label contains the text (at least 4 characters) is taken.
     """
     kinds = ENTITY_KINDS if kind == "any" else (kind,)
+    exact = sorted({e.value for k in kinds for e in exactly_labelled(store, k, text)})
+    if len(exact) == 1:  # an index lookup; the scan below reads every label
+        return ox.NamedNode(exact[0])
     index = [(e, label) for k in kinds for e, label in labels(store, k)]
     if text.startswith(("http://", "https://")) and any(e.value == text for e, _ in index):
         return ox.NamedNode(text)

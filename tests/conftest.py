@@ -30,3 +30,20 @@ def seed_store_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def seed_store(seed_store_path):
     return stores.open_store(seed_store_path)
+
+
+@pytest.fixture(scope="session")
+def bundled_store_path(tmp_path_factory) -> Path:
+    """A store built as `kg build` builds with no arguments: the guide and the bundled
+    Anthology collections (about 270k quads); tests must not write to it."""
+    from kg.build import bundled_sources
+
+    path = tmp_path_factory.mktemp("bundled") / "store"
+    result = build(bundled_sources(), store=path)
+    assert result.written, result.report.format()
+    return path
+
+
+@pytest.fixture(scope="session")
+def bundled_store(bundled_store_path):
+    return stores.open_store(bundled_store_path)
