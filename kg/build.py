@@ -294,7 +294,8 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     with stores.staging(store, extend=add) as staging:
         start = clock()
         replaced = [*graphs, meta, links]
-        before = _nodes_of(staging.store, replaced) if add else set()
+        # the meta graph is rewritten after validation and names every source: not a seed
+        before = _nodes_of(staging.store, [*graphs, links]) if add else set()
         staging.replace_graphs(replaced)
         staging.add(quads, bulk=not add or len(quads) > 100_000)
         watch.add("load", clock() - start)
@@ -319,7 +320,7 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         start = clock()
         tick = (lambda done, total: progress("validating", done, total)) if progress else None
         if add:
-            focus = _neighbours(staging.store, before | _nodes_of(staging.store, replaced))
+            focus = _neighbours(staging.store, before | _nodes_of(staging.store, [*graphs, links]))
             report = validate_store(staging.store, focus, on_progress=tick)
         else:
             size = len(staging.store)
@@ -344,13 +345,15 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
 
 
 def _nodes_of(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> set[str]:
-    """The IRIs that are subjects or objects in the given graphs of the store."""
+    """The kg IRIs (minted, so not classes or vocabulary) that are subjects or
+    objects in the given graphs of the store."""
+    base = mint("")
     nodes: set[str] = set()
     for graph in graphs:
         for s, _p, o, _g in store.quads_for_pattern(None, None, None, graph):
-            if isinstance(s, ox.NamedNode):
+            if isinstance(s, ox.NamedNode) and s.value.startswith(base):
                 nodes.add(s.value)
-            if isinstance(o, ox.NamedNode):
+            if isinstance(o, ox.NamedNode) and o.value.startswith(base):
                 nodes.add(o.value)
     return nodes
 

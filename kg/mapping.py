@@ -342,6 +342,17 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     spelling becomes one schema:alternateName, where it is first seen.
     """
     known: dict[str, set[str]] = {}  # person id -> the spellings stated so far
+    # the hot path: IRI prefixes minted once, person IRIs and integers made once
+    person_base, anthology_base = mint("person", ""), mint("anthology", "")
+    person_iris: dict[str, NamedNode] = {}
+    integers: dict[int, Literal] = {}
+
+    def number(value: int) -> Literal:
+        literal = integers.get(value)
+        if literal is None:
+            literal = integers[value] = _int(value)
+        return literal
+
     path: str | None = None
     graph = NamedNode(mint("source", "none"))
     people_here: set[str] = set()
@@ -361,6 +372,8 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     author_role = NamedNode(PRO + "author")
     editor_role = NamedNode(PRO + "editor")
     person_cls = S("Person")
+    part_of = S("isPartOf")
+    identifier_p = S("identifier")
     paper_cls = S("ScholarlyArticle")
     true = _bool(True)
 
@@ -371,7 +384,9 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
         would make each name lookup on the union graph return it hundreds of times."""
         identity = resolver.resolve_person(p)
         pid = identity.id
-        iri = NamedNode(mint("person", pid))
+        iri = person_iris.get(pid)
+        if iri is None:
+            iri = person_iris[pid] = NamedNode(person_base + pid)
         out: list[Quad] = []
         if pid not in people_here:
             people_here.add(pid)
@@ -395,19 +410,20 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     def slots(document: NamedNode, kind: str, role: NamedNode, people, line: int) -> Iterator[Quad]:
         """One pro:RoleInTime per author (or editor) slot, as the guide mapping makes them."""
         edge = author_p if kind == "author" else S("editor")
+        prefix = f"{document.value}/{kind}/"
         for p in people:
             who, described = person(p)
             yield from described
-            slot = NamedNode(f"{document.value}/{kind}/{p.position}")
+            slot = NamedNode(f"{prefix}{p.position}")
             yield Quad(document, edge, who, graph)
             yield Quad(slot, A, role_in_time, graph)
             yield Quad(slot, with_role, role, graph)
             yield Quad(slot, held_by, who, graph)
             yield Quad(slot, relates, document, graph)
-            yield Quad(slot, position_p, _int(p.position), graph)
+            yield Quad(slot, position_p, number(p.position), graph)
             yield Quad(slot, printed_p, Literal(_printed(p.first, p.last)), graph)
             yield Quad(slot, derived, graph, graph)
-            yield Quad(slot, line_p, _int(line), graph)
+            yield Quad(slot, line_p, number(line), graph)
             yield Quad(who, holds_p, slot, graph)
 
     for record in records:
@@ -419,14 +435,14 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
             papers_here.clear()
             yield from map_anthology_source(graph, file_name, digests[path], record.collection_id)
         if isinstance(record, AnthologyPaper):
-            iri = anthology_paper_iri(record.anthology_id)
+            iri = NamedNode(anthology_base + record.anthology_id)
             papers_here.append(iri)
             yield Quad(iri, A, paper_cls, graph)
             yield Quad(iri, name_p, Literal(record.title), graph)
-            yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
-            yield Quad(iri, S("isPartOf"), anthology_volume_iri(record.volume_id), graph)
+            yield Quad(iri, identifier_p, Literal(record.anthology_id), graph)
+            yield Quad(iri, part_of, NamedNode(anthology_base + record.volume_id), graph)
             yield Quad(iri, derived, graph, graph)
-            yield Quad(iri, line_p, _int(record.line), graph)
+            yield Quad(iri, line_p, number(record.line), graph)
             if record.abstract:
                 yield Quad(iri, S("abstract"), Literal(record.abstract), graph)
             if record.url:

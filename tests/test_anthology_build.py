@@ -1,0 +1,147 @@
+"""Anthology collections through the whole pipeline: mapping, store, CLI, bad input."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+import rdflib
+from click.testing import CliRunner
+from conftest import FIXTURES, ROOT, SEED
+from rdflib.compare import isomorphic
+
+from kg import store as stores
+from kg.build import load_resolver, stream_anthology
+from kg.cli import main
+from kg.namespaces import PRO, SCHEMA, mint
+
+TINY = FIXTURES / "anthology" / "2099.tiny.xml"
+VARIANTS = FIXTURES / "anthology" / "name_variants.yaml"
+GOLDEN = Path(__file__).resolve().parent / "golden" / "anthology" / "expected.nq"
+TACL = ROOT / "data" / "anthology" / "2024.tacl.xml.gz"
+
+
+def as_dataset(nquads: bytes) -> rdflib.Dataset:
+    dataset = rdflib.Dataset()
+    dataset.parse(data=nquads, format="nquads")
+    return dataset
+
+
+def test_tiny_collection_maps_to_the_golden_graph():
+    """The golden file was read against the XML: flattened markup, byline order, an empty
+    <first>, homonyms told apart by id, a variant resolved, retracted and removed notes,
+    an external URL, a paper without authors, an editor on a back-matter paper."""
+    quads = list(stream_anthology([TINY], load_resolver(VARIANTS)))
+    got = as_dataset(ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+    expected = as_dataset(GOLDEN.read_bytes())
+    for graph in expected.graphs():
+        other = got.graph(graph.identifier)
+        assert isomorphic(graph, other), graph.identifier
+    assert {g.identifier for g in got.graphs() if len(g)} == {g.identifier for g in expected.graphs() if len(g)}
+
+
+def test_tiny_specific_facts():
+    quads = list(stream_anthology([TINY], load_resolver(VARIANTS)))
+    by = {}
+    for q in quads:
+        by.setdefault((q.subject.value, q.predicate.value), []).append(q.object)
+    paper = mint("anthology", "2099.tiny-long.1")
+    assert [o.value for o in by[(paper, SCHEMA + "name")]] == ["FlexiQA: Fast and Exact O(n^2) Answers"]
+    assert [o.value for o in by[(paper, SCHEMA + "sameAs")]] == ["https://doi.org/10.18653/v1/2099.tiny-long.1"]
+    assert [o.value for o in by[(paper, SCHEMA + "url")]] == ["https://aclanthology.org/2099.tiny-long.1/"]
+    held = [by[(f"{paper}/author/{n}", PRO + "isHeldBy")][0].value for n in (1, 2, 3, 4)]
+    assert held == [mint("person", p) for p in ("zhengxin-zhang", "mausam", "sukhada", "xiaoyu-li")]
+    homonyms = mint("anthology", "2099.tiny-long.3")
+    assert [by[(f"{homonyms}/author/{n}", PRO + "isHeldBy")][0].value for n in (1, 2, 3)] == [
+        mint("person", "bill-byrne-ucsd"), mint("person", "bill-byrne"), mint("person", "lluis-marquez")]
+    # every person is described once, however many papers name them
+    names = Counter(q.subject.value for q in quads if q.predicate.value == SCHEMA + "name"
+                    and q.subject.value.startswith(mint("person", "")))
+    assert names and set(names.values()) == {1}
+
+
+def titles_and_bylines(path: Path) -> dict[str, tuple[str, list[str]]]:
+    """Anthology ID -> (title, printed author names) read with ElementTree, apart from kg's reader."""
+    root = ET.fromstring(gzip.decompress(path.read_bytes()))
+    collection = root.get("id")
+    out = {}
+    for volume in root.iter("volume"):
+        for paper in volume.iter("paper"):
+            title = re.sub(r"\s+", " ", "".join(paper.find("title").itertext())).strip()
+            names = []
+            for author in paper.findall("author"):
+                first = "".join(author.find("first").itertext()).strip() if author.find("first") is not None else ""
+                last = "".join(author.find("last").itertext()).strip()
+                names.append(f"{first} {last}".strip())
+            out[f"{collection}-{volume.get('id')}.{paper.get('id')}"] = (title, names)
+    return out
+
+
+def test_bundled_store_holds_every_tacl_paper_as_the_xml_says(bundled_store):
+    expected = titles_and_bylines(TACL)
+    assert len(expected) == 95  # every <paper> of the 2024 TACL collection
+    rows = bundled_store.query("""
+        SELECT ?id ?title ?position ?printed WHERE {
+          ?paper a schema:ScholarlyArticle ; schema:identifier ?id ; schema:name ?title .
+          FILTER(STRSTARTS(?id, "2024.tacl-"))
+          OPTIONAL { ?slot pro:relatesToDocument ?paper ; pro:withRole pro:author ;
+                           schema:position ?position ; kg:printedName ?printed }
+        }""", prefixes={"schema": SCHEMA, "pro": PRO, "kg": "https://w3id.org/kg/ontology#"},
+        use_default_graph_as_union=True)
+    got: dict[str, tuple[str, dict[int, str]]] = {}
+    for row in rows:
+        title, slots = got.setdefault(row["id"].value, (row["title"].value, {}))
+        if row["position"] is not None:
+            slots[int(row["position"].value)] = row["printed"].value
+    assert set(got) == set(expected)
+    for aid, (title, names) in expected.items():
+        assert got[aid][0] == title, aid
+        assert [got[aid][1][n] for n in sorted(got[aid][1])] == names, aid
+
+
+def test_bundled_sources_are_one_graph_per_collection(bundled_store):
+    graphs = {g.value for g in bundled_store.named_graphs()}
+    for name in ("2024-acl", "2024-findings", "2024-naacl", "2024-tacl", "amazon-acl-2024-guide"):
+        assert mint("source", name) in graphs
+
+
+@pytest.fixture()
+def runner():
+    return CliRunner()
+
+
+def broken_copies(tmp_path: Path) -> list[tuple[Path, str]]:
+    """Broken copies of a real collection: (file, what the error must say)."""
+    data = gzip.decompress(TACL.read_bytes())
+    truncated = tmp_path / "2024.tacl.xml.gz"
+    truncated.write_bytes(gzip.compress(data)[: len(gzip.compress(data)) // 2])
+    lines = data.decode("utf-8").splitlines(keepends=True)
+    lines[40] = lines[40].replace("</", "<", 1) if "</" in lines[40] else lines[40] + "<oops\n"
+    malformed = tmp_path / "2024.tacl-bad.xml"
+    malformed.write_text("".join(lines), encoding="utf-8")
+    return [(truncated, "gzip"), (malformed, "malformed XML"),
+            (FIXTURES / "anthology" / "broken" / "not-a-collection.xml", "collection")]
+
+
+def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_untouched(runner, tmp_path):
+    store = tmp_path / "store"
+    assert runner.invoke(main, ["build", str(SEED), "--store", str(store)]).exit_code == 0
+    before = runner.invoke(main, ["export", "-f", "nquads", "--store", str(store)]).stdout
+    live = (store / stores.CURRENT).resolve()
+    for bad, what in broken_copies(tmp_path):
+        for args in (["build", str(SEED), str(bad)], ["build", "--add", str(bad)]):
+            out = runner.invoke(main, [*args, "--store", str(store)])
+            assert out.exit_code == 2, out.output
+            assert out.stderr.startswith(f"kg: error: {bad}:"), out.stderr
+            assert what in out.stderr
+            assert len(out.stderr.strip().splitlines()) == 1
+    # the malformed copy names the line
+    out = runner.invoke(main, ["build", str(broken_copies(tmp_path)[1][0]), "--store", str(store)])
+    assert re.match(rf"kg: error: {re.escape(str(tmp_path))}/2024\.tacl-bad\.xml:4\d:", out.stderr)
+    assert (store / stores.CURRENT).resolve() == live
+    assert runner.invoke(main, ["export", "-f", "nquads", "--store", str(store)]).stdout == before
