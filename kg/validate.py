@@ -478,8 +478,11 @@ def _sparql_path(shapes: rdflib.Graph, path) -> str | None:
     if inverse is not None:
         return f"^<{inverse}>" if isinstance(inverse, rdflib.URIRef) else None
     if shapes.value(path, rdflib.RDF.first) is not None:
-        steps = [_sparql_path(shapes, step) for step in rdflib.collection.Collection(shapes, path)]
-        return None if not steps or None in steps or any("/" in s for s in steps) else "/".join(steps)
+        members = list(rdflib.collection.Collection(shapes, path))
+        if not members or any(shapes.value(m, rdflib.RDF.first) is not None for m in members):
+            return None  # empty, or a sequence nested in a sequence
+        steps = [_sparql_path(shapes, step) for step in members]
+        return None if None in steps else "/".join(steps)
     return None
 
 
