@@ -217,7 +217,7 @@ class _StoreGraph(OxigraphDataGraph):
                 return iter(memo)
         return super().objects(subject, predicate, unique)
 
-    def subjects(self, predicate=None, object=None, unique=False):  # noqa: A002 - rdflib's name
+    def subjects(self, predicate=None, object=None, unique=False):
         if isinstance(predicate, rdflib.URIRef) and isinstance(object, rdflib.URIRef):
             key = (predicate, object, "in")
             memo = self._memo.get(key)
@@ -486,7 +486,11 @@ def _sparql_path(shapes: rdflib.Graph, path) -> str | None:
     return None
 
 
-def _screen_queries(prop, targets: str) -> list[str] | None:
+# below this many focus nodes, sh:equals is screened node by node (FILTER NOT EXISTS)
+FEW_FOCUS_NODES = 20_000
+
+
+def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     """SPARQL selecting ?this for every focus node that may fail property shape
     `prop` (plus others: false positives are filtered by pyshacl), or None."""
     shapes = shapes_graph()
@@ -541,8 +545,13 @@ def _screen_queries(prop, targets: str) -> list[str] | None:
     if other is not None:
         if not isinstance(other, rdflib.URIRef):
             return None
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ ?this {path} ?o MINUS {{ ?this <{other}> ?o }} }} "
-                       f"UNION {{ ?this <{other}> ?o MINUS {{ ?this {path} ?o }} }} }}")
+        if few:  # a lookup per focus node beats computing both sides over the store
+            queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ {targets} ?this {path} ?o FILTER NOT EXISTS "
+                           f"{{ ?this <{other}> ?o }} }} UNION {{ {targets} ?this <{other}> ?o FILTER NOT EXISTS "
+                           f"{{ ?this {path} ?o }} }} }}")
+        else:
+            queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ ?this {path} ?o MINUS {{ ?this <{other}> ?o }} }} "
+                           f"UNION {{ ?this <{other}> ?o MINUS {{ ?this {path} ?o }} }} }}")
     return queries
 
 
@@ -559,9 +568,36 @@ class _Screen:
         self.store = store
         self._rows: dict[str, set] = {}
         self._types: dict = {}
+        self._counts: dict[str, int] = {}
+        self.recording: list[str] | None = None  # when set, rows() only notes the query
+
+    def count(self, targets: str) -> int:
+        """The number of focus nodes a target pattern selects (asked once)."""
+        found = self._counts.get(targets)
+        if found is None:
+            found = self._counts[targets] = int(next(iter(self.store.query(
+                f"SELECT (COUNT(DISTINCT ?this) AS ?n) WHERE {{ {targets} }}",
+                use_default_graph_as_union=True)))[0].value)
+        return found
+
+    def run_in_workers(self, queries: list[str], path: str, workers: int) -> None:
+        """Answer `queries` in `workers` processes, each with its own read-only view of
+        the store at `path`: the screen is Oxigraph's work, and runs one query per core."""
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        todo = sorted(set(queries) - set(self._rows))
+        # spawn, not fork: the parent holds the store open for writing
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            for query, found in zip(todo, pool.map(_screen_worker, [(path, q) for q in todo])):
+                self._rows[query] = {ox.BlankNode(v[2:]) if v.startswith("_:") else ox.NamedNode(v)
+                                     for v in found}
 
     def rows(self, query: str) -> set:
         found = self._rows.get(query)
+        if found is None and self.recording is not None:
+            self.recording.append(query)
+            return set()
         if found is None:
             found = {row[0] for row in self.store.query(query, use_default_graph_as_union=True)
                      if row[0] is not None}
@@ -579,24 +615,49 @@ class _Screen:
                    for p in objects_of)
 
 
-def _screened_jobs(store: ox.Store, batch: int):
+_WORKER_STORES: dict[str, ox.Store] = {}
+
+
+def _screen_worker(job: tuple[str, str]) -> list[str]:
+    """One screen query in a worker process; nodes as strings ("_:" for blank nodes)."""
+    path, query = job
+    store = _WORKER_STORES.get(path)
+    if store is None:
+        store = _WORKER_STORES[path] = ox.Store.read_only(path)
+    return [row[0].value if isinstance(row[0], ox.NamedNode) else f"_:{row[0].value}"
+            for row in store.query(query, use_default_graph_as_union=True) if row[0] is not None]
+
+
+def _screened_jobs(store: ox.Store, batch: int, workers: int = 1, path: str | None = None):
     """(node shape, [(property shapes or None for the node's own constraints,
-    focus nodes)]) for a whole store, and the number of focus nodes."""
-    _sg, shapes = _shacl_shapes()
+    focus nodes)]) for a whole store, and the number of focus nodes. With `workers`
+    and `path`, the screen queries run in worker processes first."""
     screen = _Screen(store)
+    if workers > 1 and path is not None:
+        screen.recording = []
+        _plan_screened(store, batch, screen)
+        queries, screen.recording = screen.recording, None
+        screen.run_in_workers(queries, path, workers)
+    return _plan_screened(store, batch, screen)
+
+
+def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
+    _sg, shapes = _shacl_shapes()
     total = 0
     plan = []
     sparql = _sparql_screens()
+    dry = screen.recording is not None  # only collecting the queries: read nothing else
     for name, (_shape, props, classes, objects_of) in shapes.items():
         targets = _target_pattern(classes, objects_of)
-        count = next(iter(store.query(f"SELECT (COUNT(DISTINCT ?this) AS ?n) WHERE {{ {targets} }}",
-                                      use_default_graph_as_union=True)))[0]
-        total += int(count.value)
+        count = screen.count(targets)
+        total += count
         every = None  # all focus nodes, only read if something needs them
         steps: list[tuple[list | None, list]] = []
 
         def all_nodes(classes=classes, objects_of=objects_of):
             nonlocal every
+            if dry:
+                return []
             if every is None:
                 every = _targets(store, classes, objects_of, None)
             return every
@@ -619,7 +680,7 @@ def _screened_jobs(store: ox.Store, batch: int):
                     found |= screen.rows(query.replace("VALUES ?this { %s }", ""))
                 steps.append((None, focus_of(found)))
         for prop in props:
-            queries = _screen_queries(prop.node, targets)
+            queries = _screen_queries(prop.node, targets, few=count < FEW_FOCUS_NODES)
             if queries is None:
                 steps.append(([prop], all_nodes()))
                 continue
@@ -631,7 +692,7 @@ def _screened_jobs(store: ox.Store, batch: int):
         for props_, nodes in steps:
             for i in range(0, len(nodes), batch):
                 plan.append((name, props_, nodes[i:i + batch]))
-        plan.append((name, "done", int(count.value)))
+        plan.append((name, "done", count))
     return plan, total
 
 
@@ -703,7 +764,7 @@ def validate_store(store: ox.Store, focus_nodes: Iterable[str] | None = None, *,
             on_progress(done, total)
 
     if focus_nodes is None:
-        plan, total = _screened_jobs(store, batch)
+        plan, total = _screened_jobs(store, batch, workers, path)
         if on_progress is not None:
             on_progress(0, total)
         results = _run_screened(store, plan, tick)

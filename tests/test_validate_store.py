@@ -7,6 +7,7 @@ import pyoxigraph as ox
 import pytest
 from rdflib import Graph
 
+import kg.validate as validate_module
 from kg.validate import validate_graph, validate_store
 from tests.test_shapes import CASES, VALID, VALID_VARIANTS, broken
 
@@ -33,6 +34,12 @@ def _same(data: Graph) -> None:
     whole = validate_store(store)
     assert _key(whole) == _key(expected)
     assert whole.conforms == expected.conforms
+    # the screens a large store gets (sh:equals by MINUS over the store) agree too
+    few, validate_module.FEW_FOCUS_NODES = validate_module.FEW_FOCUS_NODES, 0
+    try:
+        assert _key(validate_store(store)) == _key(expected)
+    finally:
+        validate_module.FEW_FOCUS_NODES = few
     # focus nodes are IRIs: results on blank nodes are out of reach there
     some = validate_store(store, _iris(data))
     assert _key(some) == [k for k in _key(expected) if k[2] != "_:b"]
@@ -89,11 +96,12 @@ def bundled(tmp_path_factory):
         ("kgsh:AuthorshipShape", "kgsh:AuthorshipShape-position", slots[0].value),
         ("kgsh:AuthorshipShape", "kgsh:AuthorshipShape-position-datatype", slots[1].value),
     }
-    return store, expected, {paper.value, slots[0].value, slots[1].value}
+    store.flush()
+    return store, expected, {paper.value, slots[0].value, slots[1].value}, str((path / CURRENT).resolve())
 
 
 def test_breaks_in_a_real_build_are_reported(bundled):
-    store, expected, nodes = bundled
+    store, expected, nodes, _path = bundled
     ticks = []
     report = validate_store(store, on_progress=lambda done, total: ticks.append((done, total)))
     found = {(r.shape, r.constraint, r.focus) for r in report.results}
@@ -104,3 +112,11 @@ def test_breaks_in_a_real_build_are_reported(bundled):
     some = validate_store(store, nodes)
     assert expected <= {(r.shape, r.constraint, r.focus) for r in some.results}, some.format()
     assert {r.focus for r in some.results} <= nodes | {r.focus for r in report.results}
+
+
+def test_screen_queries_in_worker_processes_give_the_same_report(bundled):
+    store, expected, _nodes, path = bundled
+    alone = validate_store(store)
+    shared = validate_store(store, workers=2, path=path)
+    assert shared.results == alone.results
+    assert expected <= {(r.shape, r.constraint, r.focus) for r in shared.results}
