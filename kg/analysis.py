@@ -187,9 +187,23 @@ def authors_sharing_topics(store: ox.Store, author=None, min_shared=1, limit=Non
     return Result(variables, rows)
 
 
-_PAPER_AUTHORS = """
-SELECT ?paper ?title ?a ?name WHERE { ?paper schema:author ?a ; schema:name ?title . ?a schema:name ?name }
-"""
+# all pairs: the edges and the names apart, joined in Python; as one SPARQL join
+# Oxigraph takes 13 s on the whole Anthology, the two reads 4 s
+_AUTHOR_EDGES = "SELECT ?paper ?a WHERE { ?paper schema:author ?a }"
+_ALL_NAMES = "SELECT ?s ?name WHERE { ?s schema:name ?name }"
+
+
+def _joined_incidence(store: ox.Store):
+    """Rows (paper, title, a, name) of `?paper schema:author ?a ; schema:name ?title .
+    ?a schema:name ?name`, from two plain reads."""
+    names: dict[str, list[ox.Literal]] = {}
+    for row in _rows(store, _ALL_NAMES):
+        names.setdefault(row["s"].value, []).append(row["name"])
+    for row in _rows(store, _AUTHOR_EDGES):
+        paper, a = row["paper"], row["a"]
+        for title in names.get(paper.value, ()):
+            for name in names.get(a.value, ()):
+                yield {"paper": paper, "title": title, "a": a, "name": name}
 # one person's papers, with the person bound (a triple pattern, so Oxigraph seeds the
 # join with it; the .rq's COALESCE filter cannot, and reads every co-author pair)
 _PAPERS_OF = """
@@ -215,7 +229,7 @@ def coauthors(store: ox.Store, author=None):
         incidence = store.query(_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
                                 substitutions={ox.Variable("author"): ox.NamedNode(author)})
     else:
-        incidence = _rows(store, _PAPER_AUTHORS)
+        incidence = _joined_incidence(store)
     titles: dict[str, set[str]] = {}
     authors: dict[str, set[str]] = {}
     names: dict[str, ox.Literal] = {}
