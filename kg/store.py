@@ -39,7 +39,9 @@ def is_url(value: object) -> bool:
 def _check_layout(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise StoreError(f"{path} is a file, not a kg store directory; choose another --store")
-    if path.is_dir() and any(path.iterdir()) and not (path / CURRENT).is_symlink():
+    # a first build that died before its swap leaves only generations: still a kg store
+    leftovers = all(e.name.startswith(("data-", f".{CURRENT}.")) for e in path.iterdir()) if path.is_dir() else True
+    if path.is_dir() and any(path.iterdir()) and not (path / CURRENT).is_symlink() and not leftovers:
         raise StoreError(f"{path} exists and is not a kg store (no {CURRENT}); "
                          "refusing to touch it: choose another --store")
 

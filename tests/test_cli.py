@@ -251,3 +251,22 @@ def test_source_order_does_not_change_the_export(tmp_path, runner):
         outputs.append(run(runner, "export", "-f", "ntriples", store=store).stdout_bytes)
     assert outputs[0] == outputs[1]
     assert b"person/samson-tan" in outputs[0]
+
+
+def test_a_first_build_that_died_before_its_swap_does_not_block_the_next(runner, tmp_path):
+    """A killed first build leaves a data-* generation and no CURRENT: the next build
+    takes the directory, sweeps the leftover and swaps in its own generation."""
+    store = tmp_path / "store"
+    (store / "data-deadbeef0000").mkdir(parents=True)
+    (store / "data-deadbeef0000" / "000001.sst").write_bytes(b"half written")
+    out = run(runner, "stats", store=store)
+    assert out.exit_code == 2 and "run `kg build` first" in out.stderr
+    assert run(runner, "build", str(SEED), store=store).exit_code == 0
+    assert not (store / "data-deadbeef0000").exists()
+    assert run(runner, "stats", store=store).exit_code == 0
+    # anything else in the directory is still not ours to touch
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    out = run(runner, "build", str(SEED), store=other)
+    assert out.exit_code == 2 and "is not a kg store" in out.stderr
