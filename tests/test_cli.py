@@ -270,3 +270,16 @@ def test_a_first_build_that_died_before_its_swap_does_not_block_the_next(runner,
     (other / "notes.txt").write_text("mine")
     out = run(runner, "build", str(SEED), store=other)
     assert out.exit_code == 2 and "is not a kg store" in out.stderr
+
+
+def test_validate_reports_a_store_broken_behind_kgs_back(built, runner):
+    """`kg validate` checks the live store as it is on disk (batched by focus nodes)."""
+    live = ox.Store(str((built / stores.CURRENT).resolve()))
+    live.update("""DELETE { GRAPH ?g { ?slot <http://schema.org/position> ?n } }
+                   INSERT { GRAPH ?g { ?slot <http://schema.org/position> "first" } }
+                   WHERE { GRAPH ?g { ?slot <http://schema.org/position> ?n } FILTER(?n = 1) }""")
+    live.flush()
+    del live
+    out = run(runner, "validate", store=built)
+    assert out.exit_code == 1
+    assert "kgsh:AuthorshipShape" in out.stdout and "amazon-acl-2024-guide.txt:" in out.stdout
