@@ -30,7 +30,7 @@ from kg.mapping import (
     map_rdf_source,
     source_iri,
 )
-from kg.namespaces import RDF, mint
+from kg.namespaces import RDF, VOID, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
 from kg.sources.anthology import (
@@ -295,7 +295,7 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         start = clock()
         replaced = [*graphs, meta, links]
         # the meta graph is rewritten after validation and names every source: not a seed
-        before = _nodes_of(staging.store, [*graphs, links]) if add else set()
+        before = _contents(staging.store, [*graphs, links], meta) if add else None
         staging.replace_graphs(replaced)
         staging.add(quads, bulk=not add or len(quads) > 100_000)
         watch.add("load", clock() - start)
@@ -320,7 +320,8 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         start = clock()
         tick = (lambda done, total: progress("validating", done, total)) if progress else None
         if add:
-            focus = _neighbours(staging.store, before | _nodes_of(staging.store, [*graphs, links]))
+            after = _contents(staging.store, [*graphs, links])
+            focus = _neighbours(staging.store, _nodes_of(staging.store, before, after))
             report = validate_store(staging.store, focus, on_progress=tick)
         else:
             size = len(staging.store)
@@ -332,11 +333,13 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
             return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs),
                                len(quads), dict(watch))
         start = clock()
-        staging.add(_describe(staging.store, meta), bulk=False)
+        described = (_describe_delta(staging.store, meta, before, after) if add else None) \
+            or _describe(staging.store, meta)
+        staging.add(described.quads, bulk=False)
         watch.add("describe", clock() - start)
         stage_note("writing store")
         start = clock()
-        total = len(staging.store)
+        total = described.triples + len(set(described.quads))
         staging.commit(optimize=False)
     if rec.links:
         reconcile.write_review(review_file.path, rec, review_file)
@@ -344,31 +347,130 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total, dict(watch))
 
 
-def _nodes_of(store: ox.Store, graphs: Sequence[ox.NamedNode]) -> set[str]:
-    """The kg IRIs (minted, so not classes or vocabulary) that are subjects or
-    objects in the given graphs of the store."""
+@dataclass
+class _Contents:
+    """What the graphs an --add replaces held (or hold): their quads, and the store's
+    previous VoID description (None if the store has none to start from)."""
+
+    quads: set[ox.Quad]
+    counts: dict[str, int]  # graph IRI -> quads in it
+    void: tuple[int, dict[str, int]] | None = None  # (void:triples, class -> entities)
+
+
+# above this many quads in the replaced graphs, --add does not diff them quad by quad
+DIFF_LIMIT = 1_000_000
+
+
+def _contents(store: ox.Store, graphs: Sequence[ox.NamedNode], meta: ox.NamedNode | None = None) -> _Contents:
+    """The quads of `graphs` (small: a guide, the reconciliation links) and, with
+    `meta`, the VoID counts the last build wrote: an --add diffs the one against
+    what it writes, and updates the other, rather than re-reading the whole store."""
+    counts = {g.value: int(next(iter(store.query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g.value}> {{ ?s ?p ?o }} }}")))[0].value) for g in graphs}
+    quads: set[ox.Quad] = set()
+    if sum(counts.values()) <= DIFF_LIMIT:
+        for graph in graphs:
+            quads.update(store.quads_for_pattern(None, None, None, graph))
+    return _Contents(quads, counts, _read_void(store, meta) if meta is not None else None)
+
+
+def _read_void(store: ox.Store, meta: ox.NamedNode) -> tuple[int, dict[str, int]] | None:
+    """(void:triples, {class: entities}) of the meta graph; None if absent or ambiguous."""
+    def values(s, p):
+        return [q.object for q in store.quads_for_pattern(s, ox.NamedNode(p), None, meta)]
+
+    dataset = ox.NamedNode(mint("dataset"))
+    triples = values(dataset, VOID + "triples")
+    if len(triples) != 1:
+        return None
+    types: dict[str, int] = {}
+    for part in values(dataset, VOID + "classPartition"):
+        classes, entities = values(part, VOID + "class"), values(part, VOID + "entities")
+        if len(classes) != 1 or len(entities) != 1 or classes[0].value in types:
+            return None
+        types[classes[0].value] = int(entities[0].value)
+    return int(triples[0].value), types
+
+
+def _nodes_of(store: ox.Store, before: _Contents, after: _Contents) -> set[str]:
+    """The kg IRIs (minted, so not classes or vocabulary) whose triples in the union
+    of the graphs an --add changed: a triple another graph also states is no change.
+    Replaced graphs too large to diff count whole, as every node in them."""
     base = mint("")
+    kept = {g for g in before.counts} | {g for g in after.counts}
+    large = sum(before.counts.values()) > DIFF_LIMIT or sum(after.counts.values()) > DIFF_LIMIT
+    if large:
+        changed: Iterable[ox.Quad] = itertools.chain(
+            before.quads, *(store.quads_for_pattern(None, None, None, ox.NamedNode(g)) for g in kept))
+    else:
+        old = {(q.subject, q.predicate, q.object) for q in before.quads}
+        new = {(q.subject, q.predicate, q.object) for q in after.quads}
+        changed = [ox.Quad(*t) for t in old ^ new
+                   if not any(not isinstance(q.graph_name, ox.NamedNode) or q.graph_name.value not in kept
+                              for q in store.quads_for_pattern(*t, None))]
     nodes: set[str] = set()
-    for graph in graphs:
-        for s, _p, o, _g in store.quads_for_pattern(None, None, None, graph):
-            if isinstance(s, ox.NamedNode) and s.value.startswith(base):
-                nodes.add(s.value)
-            if isinstance(o, ox.NamedNode) and o.value.startswith(base):
-                nodes.add(o.value)
+    for quad in changed:
+        for term in (quad.subject, quad.object):
+            if isinstance(term, ox.NamedNode) and term.value.startswith(base):
+                nodes.add(term.value)
     return nodes
 
 
 def _neighbours(store: ox.Store, nodes: set[str]) -> set[str]:
-    """`nodes` and the IRIs with an edge to one of them, in any graph."""
+    """`nodes`, the IRIs with an edge to one of them (whose shapes read them: sh:class,
+    paths), in any graph, and the kg IRIs they point to (a paper's shape reads its
+    slots, so a changed slot is checked from its paper too)."""
+    base = mint("")
     found = set(nodes)
     for iri in nodes:
-        for s, _p, _o, _g in store.quads_for_pattern(None, None, ox.NamedNode(iri), None):
+        node = ox.NamedNode(iri)
+        for s, _p, _o, _g in store.quads_for_pattern(None, None, node, None):
             if isinstance(s, ox.NamedNode):
                 found.add(s.value)
+        for _s, _p, o, _g in store.quads_for_pattern(node, None, None, None):
+            if isinstance(o, ox.NamedNode) and o.value.startswith(base):
+                found.add(o.value)
     return found
 
 
-def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
+@dataclass(frozen=True)
+class _Described:
+    quads: list[ox.Quad]
+    triples: int  # quads in the store outside the meta graph
+
+
+def _describe_delta(store: ox.Store, meta: ox.NamedNode, before: _Contents,
+                    after: _Contents) -> _Described | None:
+    """_describe for an --add, from the previous VoID counts and what changed: the
+    counts are the same, without a GROUP BY over millions of quads. None when the
+    store has no usable previous description or the change was too large to diff."""
+    if before.void is None or len(before.quads) != sum(before.counts.values()) \
+            or len(after.quads) != sum(after.counts.values()):
+        return None
+    triples, types = before.void
+    triples += sum(after.counts.values()) - sum(before.counts.values())
+    kept = set(before.counts) | set(after.counts)
+    rdf_type = ox.NamedNode(RDF + "type")
+
+    def typed(quads: set[ox.Quad]) -> set[tuple]:
+        return {(q.subject, q.object) for q in quads
+                if q.predicate == rdf_type and isinstance(q.object, ox.NamedNode)}
+
+    old, new = typed(before.quads), typed(after.quads)
+    types = dict(types)
+    for subject, cls in old ^ new:
+        # typed in a graph the --add left alone: counted before and after alike
+        if any(not isinstance(q.graph_name, ox.NamedNode) or q.graph_name.value not in kept
+               for q in store.quads_for_pattern(subject, rdf_type, cls, None)):
+            continue
+        types[cls.value] = types.get(cls.value, 0) + (1 if (subject, cls) in new else -1)
+    types = {cls: n for cls, n in types.items() if n > 0}
+    derived = {meta.value, reconcile.RECONCILIATION_GRAPH}
+    sources = [g for g in store.named_graphs() if g.value not in derived]
+    return _Described(map_build(sources, types, triples), triples)
+
+
+def _describe(store: ox.Store, meta: ox.NamedNode) -> _Described:
     """VoID and provenance for what the store now holds (the meta graph excluded).
 
     void:triples counts the triples of the source graphs (a triple that two sources
@@ -381,5 +483,5 @@ def _describe(store: ox.Store, meta: ox.NamedNode) -> list[ox.Quad]:
                 GROUP BY ?class"""
     types = {row["class"].value: int(row["n"].value) for row in store.query(query)
              if isinstance(row["class"], ox.NamedNode)}
-    in_meta = sum(1 for _ in store.quads_for_pattern(None, None, None, meta))
-    return map_build(sources, types, len(store) - in_meta)
+    triples = len(store) - sum(1 for _ in store.quads_for_pattern(None, None, None, meta))
+    return _Described(map_build(sources, types, triples), triples)

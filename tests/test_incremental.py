@@ -1,0 +1,85 @@
+"""`kg build --add`: the same store as a full build, validated only where it changed."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import SEED
+
+from kg import store as stores
+from kg.build import build, bundled_sources
+from kg.export import export_bytes
+from kg.queries import run_saved
+
+
+def _rows(store, name: str) -> list:
+    return sorted(tuple(str(v) for v in row) for row in run_saved(store, name).rows)
+
+
+@pytest.fixture(scope="module")
+def added_store(tmp_path_factory) -> tuple[Path, int]:
+    """The bundled Anthology collections built, then the guide added on top (the guide's
+    first add: everything it says is new); with the focus-node total validated."""
+    path = tmp_path_factory.mktemp("incremental") / "store"
+    collections = [p for p in bundled_sources() if p != SEED]
+    assert build(collections, store=path).written
+    totals: dict[str, int] = {}
+    result = build([SEED], store=path, add=True,
+                   progress=lambda stage, done, total: totals.__setitem__(stage, total))
+    assert result.written, result.report.format()
+    return path, totals["validating"]
+
+
+def test_add_gives_the_store_a_full_build_gives(added_store, bundled_store_path):
+    added, full = stores.open_store(added_store[0]), stores.open_store(bundled_store_path)
+    # the same quads, the meta graph's VoID counts and build activity included
+    assert export_bytes(added, "nquads") == export_bytes(full, "nquads")
+    assert _rows(added, "discrepancies") == _rows(full, "discrepancies")
+
+
+def test_add_keeps_void_counts_exact(added_store):
+    store = stores.open_store(added_store[0])
+    meta = "https://w3id.org/kg/id/graph/meta"
+    rows = {str(r["class"].value): int(r["n"].value) for r in store.query(
+        f"SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE {{ GRAPH ?g {{ ?s a ?class }} "
+        f"FILTER(?g != <{meta}>) }} GROUP BY ?class", use_default_graph_as_union=True)}
+    void = {str(r["c"].value): int(r["n"].value) for r in store.query(
+        "SELECT ?c ?n WHERE { ?p <http://rdfs.org/ns/void#class> ?c ; <http://rdfs.org/ns/void#entities> ?n }", use_default_graph_as_union=True)}
+    triples = int(next(iter(store.query(
+        "SELECT ?n WHERE { ?d a <http://rdfs.org/ns/void#Dataset> ; <http://rdfs.org/ns/void#triples> ?n }",
+        use_default_graph_as_union=True)))[0].value)
+    in_meta = sum(1 for _ in store.quads_for_pattern(None, None, None, __import__("pyoxigraph").NamedNode(meta)))
+    assert void == rows
+    assert triples == len(store) - in_meta
+
+
+def test_add_validates_a_small_fraction_of_the_store(added_store, tmp_path):
+    path, first = added_store
+    whole = len(stores.open_store(path))
+    assert 0 < first < whole / 20, (first, whole)
+    # the same guide again: nothing changed, so next to nothing is validated
+    copy = tmp_path / "store"
+    shutil.copytree(path, copy, symlinks=True)
+    totals: dict[str, int] = {}
+    result = build([SEED], store=copy, add=True,
+                   progress=lambda stage, done, total: totals.__setitem__(stage, total))
+    assert result.written
+    assert totals["validating"] < first / 10
+    assert export_bytes(stores.open_store(copy), "nquads") == export_bytes(stores.open_store(path), "nquads")
+
+
+def test_a_guide_that_breaks_a_shape_is_reported_and_the_store_untouched(bundled_store_path, tmp_path):
+    store = tmp_path / "store"
+    shutil.copytree(bundled_store_path, store, symlinks=True)
+    broken = tmp_path / "broken.ttl"
+    # a paper with no title breaks PaperShape
+    broken.write_text("<https://w3id.org/kg/id/paper/untitled> a <http://schema.org/ScholarlyArticle> .\n")
+    live = (store / stores.CURRENT).resolve()
+    before = export_bytes(stores.open_store(store), "nquads")
+    result = build([broken], store=store, add=True)
+    assert not result.written
+    assert any("untitled" in r.focus for r in result.report.violations)
+    assert (store / stores.CURRENT).resolve() == live
+    assert export_bytes(stores.open_store(store), "nquads") == before
