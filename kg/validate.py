@@ -262,8 +262,9 @@ def _shacl_shapes():
 
 
 def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, ...],
-             among: set[str] | None) -> list[str]:
-    """The focus nodes of one node shape (IRIs and blank-node ids), sorted."""
+             among: set[str] | None, known: dict | None = None) -> list[str]:
+    """The focus nodes of one node shape (IRIs and blank-node ids), sorted. With
+    `among`, only those nodes; `known` caches what was read of them across shapes."""
     found: set = set()
     rdf_type = ox.NamedNode(str(RDF_TYPE))
     if among is None:
@@ -273,17 +274,26 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
         for prop in objects_of:
             for row in store.query(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?s <{prop}> ?o }} }}"):
                 found.add(row[0])
-    else:
-        wanted = {ox.NamedNode(c) for c in classes}
-        for iri in among:
-            node = ox.NamedNode(iri)
-            if wanted and any(q.object in wanted for q in store.quads_for_pattern(node, rdf_type, None, None)):
-                found.add(node)
-                continue
-            for prop in objects_of:
-                if next(store.quads_for_pattern(None, ox.NamedNode(prop), node, None), None) is not None:
-                    found.add(node)
-                    break
+        return sorted(found, key=str)
+    known = {} if known is None else known
+    wanted = set(classes)
+    for iri in among:
+        types = known.get(iri)
+        if types is None:  # each node's types are read once, for every shape
+            types = known[iri] = {q.object.value for q in store.quads_for_pattern(
+                ox.NamedNode(iri), rdf_type, None, None)}
+        if wanted & types:
+            found.add(ox.NamedNode(iri))
+            continue
+        for prop in objects_of:
+            key = (iri, prop)
+            hit = known.get(key)
+            if hit is None:
+                hit = known[key] = next(store.quads_for_pattern(
+                    None, ox.NamedNode(prop), ox.NamedNode(iri), None), None) is not None
+            if hit:
+                found.add(ox.NamedNode(iri))
+                break
     return sorted(found, key=str)
 
 
@@ -736,9 +746,10 @@ def plan_store_validation(store: ox.Store, focus_nodes: Iterable[str] | None = N
     those among them (and only the shapes that target them)."""
     _sg, shapes = _shacl_shapes()
     among = None if focus_nodes is None else set(focus_nodes)
+    known: dict = {}
     jobs = []
     for name, (_shape, _props, classes, objects_of) in shapes.items():
-        nodes = _targets(store, classes, objects_of, among)
+        nodes = _targets(store, classes, objects_of, among, known)
         jobs.extend((name, nodes[i:i + batch]) for i in range(0, len(nodes), batch))
     return jobs
 

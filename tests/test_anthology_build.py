@@ -16,7 +16,7 @@ from conftest import FIXTURES, ROOT, SEED
 from rdflib.compare import isomorphic
 
 from kg import store as stores
-from kg.build import load_resolver, stream_anthology
+from kg.build import build, load_resolver, stream_anthology
 from kg.cli import main
 from kg.namespaces import PRO, SCHEMA, mint
 
@@ -145,3 +145,20 @@ def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_unt
     assert re.match(rf"kg: error: {re.escape(str(tmp_path))}/2024\.tacl-bad\.xml:4\d:", out.stderr)
     assert (store / stores.CURRENT).resolve() == live
     assert runner.invoke(main, ["export", "-f", "nquads", "--store", str(store)]).stdout == before
+
+
+def test_add_validates_what_changed_and_its_neighbours_not_the_whole_store(bundled_store_path, tmp_path):
+    import shutil
+
+    store = tmp_path / "store"
+    shutil.copytree(bundled_store_path, store, symlinks=True)
+    totals: dict[str, int] = {}
+    result = build([SEED], store=store, add=True,
+                   progress=lambda stage, done, total: totals.__setitem__(stage, total))
+    assert result.written, result.report.format()
+    whole = len(stores.open_store(store))
+    # re-adding the guide the store holds: what changed (little) and its neighbours,
+    # not the ~65,000 focus nodes of the store (tests/test_incremental.py: a first add)
+    assert totals["validating"] < 20_000, totals
+    assert whole > 250_000
+    assert set(result.timings) >= {"parse", "load", "reconcile", "validate", "describe", "commit"}
