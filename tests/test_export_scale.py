@@ -8,7 +8,6 @@ import json
 import pyoxigraph as ox
 import pytest
 import rdflib
-from rdflib.compare import isomorphic
 
 from kg import export
 from kg.errors import ExportError
@@ -102,7 +101,7 @@ def test_bundled_store_exports_the_reference_bytes(bundled_store, tmp_path, fmt)
     if fmt == "jsonld":
         graph = rdflib.Graph().parse(data=new, format="json-ld")
         reference = rdflib.Graph().parse(data=export.export_bytes(bundled_store, "ntriples"), format="nt")
-        assert isomorphic(graph, reference)
+        assert set(graph) == set(reference)  # no blank nodes in the bundled data
         assert len(json.loads(new)["@graph"]) > 1000
     else:
         _same_dataset(new, fmt, bundled_store)
