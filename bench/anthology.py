@@ -8,7 +8,7 @@ Issue items 4, 5 and 7. Each measurement runs in its own child process (output t
 files, not pipes, as bench/synthetic.py does), so its peak RSS is its own:
 
 * kg: `kg.build.build([xml dir], ...)` into an on-disk store, then the Turtle export
-  `kg export` writes (`kg.export.export_bytes` + `write_atomic`). Stage times come
+  `kg export -o` writes (`kg.export.export_file`). Stage times come
   from `BuildResult.timings` where the build reports them, else from the intervals
   between its `on_stage` notes.
 * rdflib: the same reader and mapping (`read_anthology` -> `map_anthology`), the
@@ -135,9 +135,9 @@ def child_kg(args) -> None:
         _emit(done=True, hwm_kb=_hwm_kb())
         return
     t = time.perf_counter()
-    data = export.export_bytes(open_store(store), "turtle")
-    export.write_atomic(store.parent / f"{store.name}.ttl", data)
-    _emit(stage="export", s=time.perf_counter() - t, bytes=len(data))
+    target = store.parent / f"{store.name}.ttl"
+    export.export_file(open_store(store), "turtle", target)
+    _emit(stage="export", s=time.perf_counter() - t, bytes=target.stat().st_size)
     _emit(done=True, wall=time.perf_counter() - start, hwm_kb=_hwm_kb(), files=len(files))
 
 

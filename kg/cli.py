@@ -233,11 +233,12 @@ def sparql(text: str | None, file: Path | None, fmt: str, store: str | None) -> 
 @_store_option
 def export_cmd(fmt: str, output: Path | None, store: str | None) -> None:
     """Export the store: turtle | ntriples | nquads | trig | jsonld, deterministic bytes."""
-    data = export.export_bytes(stores.open_store(stores.store_path(store)), fmt)
+    live = stores.open_store(stores.store_path(store))
     if output is None:
-        click.echo(data.decode("utf-8"), nl=False)
-    else:
-        export.write_atomic(output, data)
+        export.export_to(live, fmt, sys.stdout.buffer)
+        sys.stdout.flush()
+    else:  # streamed into a temporary file, renamed into place when complete
+        export.export_file(live, fmt, output)
 
 
 @main.command()
