@@ -496,7 +496,7 @@ def build_remote(paths, *, store: str, add: bool = False, curation=None, on_stag
     report = validate_graph(to_rdflib(list(local.quads_for_pattern(None, None, None, None))))
     if not report.conforms:
         return pipeline.BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
-    local.bulk_extend(pipeline._describe(local, meta))
+    local.bulk_extend(pipeline._describe(local, meta).quads)
     note("writing store")
     contents = {g: _triples(local, g) for g in [*graphs, meta]}
     drop = [] if add else [g for g in existing if g not in contents]

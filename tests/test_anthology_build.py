@@ -22,7 +22,7 @@ from kg.namespaces import PRO, SCHEMA, mint
 
 TINY = FIXTURES / "anthology" / "2099.tiny.xml"
 VARIANTS = FIXTURES / "anthology" / "name_variants.yaml"
-GOLDEN = Path(__file__).resolve().parent / "golden" / "anthology" / "expected.nq"
+GOLDEN = FIXTURES / "anthology" / "2099.tiny.expected.nq"  # read against the XML
 TACL = ROOT / "data" / "anthology" / "2024.tacl.xml.gz"
 
 
