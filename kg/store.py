@@ -135,5 +135,7 @@ def _sweep(path: Path) -> None:
     """Remove generations left by builds that died before their swap."""
     live = (path / CURRENT).resolve() if (path / CURRENT).is_symlink() else None
     for entry in path.glob("data-*"):
-        if entry != live and entry.is_dir():
+        # resolved both sides: with a relative --store (the default .kg) glob gives
+        # relative paths, and the live generation must never look like a leftover
+        if entry.resolve() != live and entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)

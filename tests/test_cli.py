@@ -283,3 +283,17 @@ def test_validate_reports_a_store_broken_behind_kgs_back(built, runner):
     out = run(runner, "validate", store=built)
     assert out.exit_code == 1
     assert "kgsh:AuthorshipShape" in out.stdout and "amazon-acl-2024-guide.txt:" in out.stdout
+
+
+def test_default_relative_store_survives_its_own_build(runner, tmp_path, monkeypatch):
+    """The README's main job: `kg build` then a query, with the default store `.kg`
+    relative to the working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("KG_STORE", raising=False)
+    assert runner.invoke(main, ["build", str(SEED)], catch_exceptions=False).exit_code == 0
+    assert runner.invoke(main, ["build", "--add", str(SEED)], catch_exceptions=False).exit_code == 0
+    out = runner.invoke(main, ["query", "authors-sharing-topics", "-p", "min_shared", "2"],
+                        catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "George Karypis" in out.stdout and "(8 rows)" in out.stdout
+    assert len(list((tmp_path / ".kg").glob("data-*"))) == 1
