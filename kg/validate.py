@@ -98,18 +98,8 @@ def validate_graph(data: rdflib.Graph) -> Report:
         path = results.value(node, SH.resultPath)
         value = results.value(node, SH.value)
         message = results.value(node, SH.resultMessage)
-        file_name, line = _origin(data, focus)
-        out.append(Result(
-            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-            shape=_name(parents.get(source, source)),
-            constraint=_name(source),
-            focus=str(focus),
-            path=str(path) if isinstance(path, rdflib.URIRef) else None,
-            value=value.n3() if value is not None else None,
-            message=str(message) if message else "constraint not met",
-            source_file=file_name,
-            source_line=line,
-        ))
+        out.append(_result(severity, source, parents, focus, path, value,
+                           str(message) if message else None, _origin(data, focus)))
     out.sort(key=lambda r: (r.shape, r.constraint, r.focus, r.message, r.value or ""))
     return Report(conforms=not any(r.severity == "Violation" for r in out), results=tuple(out))
 
@@ -124,6 +114,22 @@ def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
         source = data.value(parent, DERIVED)
     file_name = data.value(source, FILE_NAME) if source is not None else None
     return (str(file_name) if file_name else None, int(line) if line is not None else None)
+
+
+def _result(severity, source, parents: dict, focus, path, value, message: str | None,
+            origin: tuple[str | None, int | None]) -> Result:
+    """One Result from the fields of a pyshacl validation result, either path's."""
+    return Result(
+        severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+        shape=_name(parents.get(source, source)),
+        constraint=_name(source),
+        focus=str(focus),
+        path=str(path) if isinstance(path, rdflib.URIRef) else None,
+        value=value.n3() if value is not None else None,
+        message=message or "constraint not met",
+        source_file=origin[0],
+        source_line=origin[1],
+    )
 
 
 def _name(term) -> str:
@@ -402,25 +408,10 @@ def _store_results(store: ox.Store, reports, sg) -> list[Result]:
                 messages.append(str(value))
             else:
                 fields.setdefault(p, value)
-        source = fields.get(SH.sourceConstraint) or fields.get(SH.sourceShape)
-        source = source if isinstance(source, rdflib.URIRef) else fields.get(SH.sourceShape)
         focus = fields.get(SH.focusNode)
-        severity = fields.get(SH.resultSeverity)
-        path = fields.get(SH.resultPath)
-        value = fields.get(SH.value)
-        shape_of = fields.get(SH.sourceShape)
-        file_name, line = _store_origin(store, focus)
-        results.append(Result(
-            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
-            shape=_name(parents.get(shape_of, shape_of)),
-            constraint=_name(shape_of),
-            focus=str(focus),
-            path=str(path) if isinstance(path, rdflib.URIRef) else None,
-            value=value.n3() if value is not None else None,
-            message=messages[0] if messages else "constraint not met",
-            source_file=file_name,
-            source_line=line,
-        ))
+        results.append(_result(fields.get(SH.resultSeverity), fields.get(SH.sourceShape), parents, focus,
+                               fields.get(SH.resultPath), fields.get(SH.value),
+                               messages[0] if messages else None, _store_origin(store, focus)))
     return results
 
 
