@@ -34,7 +34,7 @@ def _same(data: Graph) -> None:
     whole = validate_store(store)
     assert _key(whole) == _key(expected)
     assert whole.conforms == expected.conforms
-    # the screens a large store gets (sh:equals by MINUS over the store) agree too
+    # the screens a large store gets (sh:minCount and sh:equals by MINUS) agree too
     few, validate_module.FEW_FOCUS_NODES = validate_module.FEW_FOCUS_NODES, 0
     try:
         assert _key(validate_store(store)) == _key(expected)
