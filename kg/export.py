@@ -7,9 +7,10 @@ The order is that of the terms' N-Triples forms, compared as strings: triples by
 (subject, predicate, object), quads by (graph, subject, predicate, object), where the
 default graph is spelt "DEFAULT". A term's N-Triples form never has a prefix that is
 itself a whole term followed by a byte below the separating space, so sorting whole
-N-Triples lines as bytes gives exactly that order. Oxigraph dumps the lines (fast, in
-Rust); the graph-less formats are merged and de-duplicated by `LC_ALL=C sort -u`
-with a bounded buffer, graphs are sorted one at a time in Python; Turtle and TriG are
+N-Triples lines as bytes gives exactly that order. Oxigraph dumps the lines (in Rust;
+for the graph-less formats two threads dump into temporary files, which
+`LC_ALL=C sort -u` merges and de-duplicates with a bounded buffer); graphs are
+sorted one at a time in Python; Turtle and TriG are
 the sorted lines streamed back through Oxigraph's serialiser, which groups
 consecutive subjects. Nothing holds more than one graph's lines in Python, so a
 multi-gigabyte store exports in a few hundred MB.
@@ -45,6 +46,7 @@ SUFFIXES = {"turtle": ".ttl", "ntriples": ".nt", "nquads": ".nq", "trig": ".trig
 
 SORT = shutil.which("sort")  # coreutils sort; None: sort in Python (all lines in memory)
 SORT_BUFFER = "256M"  # sort's in-memory buffer; beyond it, it merges temporary files
+DUMP_THREADS = 2  # graphs are dumped by this many threads at once (at most one a core)
 _CHUNK = 1 << 20
 
 
@@ -126,6 +128,33 @@ def _sorted_nquads(store: ox.Store) -> Iterator[bytes]:
         yield chunk
 
 
+def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int) -> list[str]:
+    """Dump `graphs` as N-Triples into `parts` files, one thread each: Oxigraph
+    decodes terms without the GIL, so the threads share the cores."""
+    import threading
+
+    files = [os.path.join(folder, f"part-{i}.nt") for i in range(parts)]
+    failures: list[BaseException] = []
+
+    def work(share: list, name: str) -> None:
+        try:
+            with open(name, "wb") as out:
+                for graph in share:
+                    _dump(store, graph, out)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(graphs[i::parts], name), daemon=True)
+               for i, name in enumerate(files)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return files
+
+
 @contextmanager
 def _sorted_ntriples(store: ox.Store) -> Iterator[BinaryIO]:
     """A stream of the distinct triples of all graphs as sorted N-Triples lines."""
@@ -139,16 +168,15 @@ def _sorted_ntriples(store: ox.Store) -> Iterator[BinaryIO]:
         yield io.BytesIO(b"".join(line + b"\n" for line in sorted(lines)))
         return
     env = {**os.environ, "LC_ALL": "C"}
-    with tempfile.TemporaryFile() as errors:
-        proc = subprocess.Popen([SORT, "-u", "-S", SORT_BUFFER], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=errors, env=env)
+    parts = max(1, min(DUMP_THREADS, os.cpu_count() or 1))
+    with tempfile.TemporaryDirectory(prefix="kg-export-") as folder, tempfile.TemporaryFile() as errors:
+        files = _dump_graphs(store, _graphs(store), folder, parts)
         try:
-            try:
-                for graph in _graphs(store):
-                    _dump(store, graph, proc.stdin)
-                proc.stdin.close()
-            except BrokenPipeError:
-                pass  # sort died: its status and message are reported below
+            proc = subprocess.Popen([SORT, "-u", "-S", SORT_BUFFER, f"--parallel={parts}", "-T", folder,
+                                     *files], stdout=subprocess.PIPE, stderr=errors, env=env)
+        except OSError as exc:
+            raise ExportError(f"cannot run {SORT} to sort the export: {exc}") from exc
+        try:
             yield proc.stdout
             proc.stdout.read()  # whatever the consumer left, so that sort can finish
             if proc.wait() != 0:
@@ -159,11 +187,7 @@ def _sorted_ntriples(store: ox.Store) -> Iterator[BinaryIO]:
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
-            for stream in (proc.stdin, proc.stdout):
-                try:
-                    stream.close()
-                except OSError:
-                    pass
+            proc.stdout.close()
 
 
 class _Reader(io.RawIOBase):
