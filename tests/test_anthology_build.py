@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import re
 import xml.etree.ElementTree as ET
@@ -140,6 +141,7 @@ def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_unt
             assert out.stderr.startswith(f"kg: error: {bad}:"), out.stderr
             assert what in out.stderr
             assert len(out.stderr.strip().splitlines()) == 1
+            assert gc.isenabled()  # the build pauses the collector while streaming, not after
     # the malformed copy names the line
     out = runner.invoke(main, ["build", str(broken_copies(tmp_path)[1][0]), "--store", str(store)])
     assert re.match(rf"kg: error: {re.escape(str(tmp_path))}/2024\.tacl-bad\.xml:4\d:", out.stderr)
