@@ -670,6 +670,30 @@ class _Index:
             for token in {t for name in paper.names for t in name.tokens}:
                 self.by_name[token].append(i)
             self.need_names.append(max(2, math.ceil(len(paper.names) / 2)))
+        self.vocabulary = frozenset(self.by_word)
+
+    def title_hits(self, title: str) -> set[int]:
+        """`hits(title, None, ())`, quick for the many titles that share fewer than two
+        words with every guide title (each guide paper needs at least two)."""
+        title_words = _words(title.rstrip("*"))
+        found = set(self.by_key.get("".join(title_words), ()))
+        shared = self.vocabulary.intersection(title_words)
+        if len(shared) >= 2:
+            words: Counter[int] = Counter(i for word in shared for i in self.by_word[word])
+            found.update(i for i, n in words.items() if n >= self.need_words[i])
+        return found
+
+    def name_hits(self, year: str | None, families: Iterable[Sequence[str]]) -> set[int]:
+        """The part of `hits` that reads the authors: half the family names, in a guide's year."""
+        found: set[int] = set()
+        if self.any_year or year in self.years:
+            names: Counter[int] = Counter()
+            for family in families:
+                for i in {i for t in family for i in self.by_name.get(t, ())}:
+                    names[i] += 1
+            found.update(i for i, n in names.items()
+                         if n >= self.need_names[i] and (self.papers[i].year in (None, year)))
+        return found
 
     def hits(self, title: str, year: str | None, families: Iterable[Sequence[str]]) -> set[int]:
         """Guide papers an Anthology paper is a candidate for: same title key, half the
@@ -952,11 +976,19 @@ WHERE {
 }
 """
 
-# Every name in the store, unfiltered: joining the type and filtering on the IRI in
-# SPARQL made Oxigraph take 3x as long as returning all names; the IRI prefix is
-# checked in Python and the type only for the few shortlisted papers.
+# Every name in the store but people's, the values only: reading the subjects too (or
+# joining the type, or filtering on the IRI) costs a term read per row; the papers are
+# read by title below. (The mapping types nothing both a person and a paper.)
 _NAMES = """
-SELECT ?paper ?title WHERE { ?paper schema:name ?title . }
+SELECT ?title WHERE { ?thing schema:name ?title . MINUS { ?thing a schema:Person } }
+"""
+
+_TITLES_OF = """
+SELECT ?paper ?title WHERE { {values} ?paper schema:name ?title . }
+"""
+
+_ARTICLES = """
+SELECT ?paper WHERE { {values} ?paper a schema:ScholarlyArticle . }
 """
 
 _ANTHOLOGY_ANY = """
@@ -965,27 +997,27 @@ SELECT ?paper ?prefix WHERE {
 } LIMIT 1
 """
 
-# The papers of a year first (a sub-select over paper IRIs), then their byline slots:
-# filtering the slot join instead is ~10x slower on the whole Anthology. DISTINCT: a
-# person is described in every collection graph they appear in.
-_ANTHOLOGY_AUTHORS = """
-SELECT DISTINCT ?paper ?position ?printed ?person ?family ?prefix ?newStyle ?oldStyle WHERE {
-  {
-    SELECT ?paper ?prefix ?newStyle ?oldStyle WHERE {
-      ?paper a schema:ScholarlyArticle .
-      FILTER(STRSTARTS(STR(?paper), ?prefix))
-      BIND(STRAFTER(STR(?paper), ?prefix) AS ?local)
-      FILTER(STRSTARTS(?local, ?newStyle) || SUBSTR(?local, 2, 3) = ?oldStyle)
-    }
-  }
-  ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
-        kg:printedName ?printed ; pro:isHeldBy ?person .
-  OPTIONAL { ?person schema:familyName ?family }
-}
+# What papers are part of (volumes, a few thousand), to find a year's papers through
+# its volumes: filtering ~100k paper IRIs by their text reads each of them.
+_VOLUMES = """
+SELECT DISTINCT ?volume WHERE { ?paper schema:isPartOf ?volume . }
 """
 
-_PAPER_AUTHORS = """
+# The printed names of the papers of some volumes, one row per paper: the IRI read once.
+# (The type is checked afterwards, for the few papers that pass: joining it here is slower.)
+_YEAR_NAMES = """
+SELECT ?paper (GROUP_CONCAT(?printed; SEPARATOR="\\n") AS ?names) WHERE {
+  {values}
+  ?paper schema:isPartOf ?volume .
+  ?slot pro:relatesToDocument ?paper ; kg:printedName ?printed .
+}
+GROUP BY ?paper
+"""
+
+# DISTINCT: a person is described in every collection graph they appear in.
+_AUTHORS_OF = """
 SELECT DISTINCT ?paper ?position ?printed ?person ?family WHERE {
+  {values}
   ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
         kg:printedName ?printed ; pro:isHeldBy ?person .
   OPTIONAL { ?person schema:familyName ?family }
@@ -1053,51 +1085,108 @@ def _is_article(store, iri: str, article: tuple[NamedNode, NamedNode]) -> bool:
     return next(store.quads_for_pattern(NamedNode(iri), *article, None), None) is not None
 
 
+def _values(variable: str, terms: Iterable) -> str:
+    return f"VALUES ?{variable} {{ {' '.join(str(t) for t in terms)} }}"
+
+
+def _chunks(items: Sequence, size: int = 2000) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
 def _store_works(store, index: _Index, wanted: set[str]) -> Iterator[tuple[set[int], _Work]]:
-    """Anthology works from the store: titles of all, bylines only of shortlisted ones.
+    """Anthology works from the store: the shortlisted ones, with their bylines.
 
     Reads what the Anthology mapping writes: papers at mint("anthology", ID) typed
-    schema:ScholarlyArticle with schema:name, byline slots (pro:relatesToDocument,
+    schema:ScholarlyArticle with schema:name, each schema:isPartOf its volume (the volume
+    ID is the paper ID's head, so of the same year), byline slots (pro:relatesToDocument,
     schema:position, kg:printedName, pro:isHeldBy a mint("person", id) IRI) and DOIs as
     schema:sameAs <https://doi.org/...>; year and volume come from the Anthology ID.
+
+    Reading a term from the disk store costs more than anything done with it, so each
+    step reads as few as it can: the title criteria look at every name in the store, but
+    read only the names (the papers only for matching titles); the byline criterion reads
+    the printed names of the guides' years only, grouped by paper, which is a superset
+    test (a slot's family name is part of its printed name); the full bylines (person,
+    family name) only of the papers that pass it and of those shortlisted by title.
     """
     prefix = mint("anthology", "")
     person_prefix = mint("person", "")
-    article = (NamedNode(RDF + "type"), NamedNode(SCHEMA + "ScholarlyArticle"))
-    named = {row["paper"].value[len(prefix):]: row["title"].value
-             for row in _query(store, _NAMES) if row["paper"].value.startswith(prefix)}
-    shortlisted: dict[str, set[int]] = {}
+
+    def local(term) -> str | None:
+        return term.value[len(prefix):] if isinstance(term, NamedNode) and term.value.startswith(prefix) else None
+
+    def articles_of(aids: Iterable[str]) -> set[str]:
+        found: set[str] = set()
+        for chunk in _chunks(sorted(aids)):
+            found.update(local(row["paper"]) for row in _query(
+                store, _ARTICLES.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))))
+        return found
+
+    def titles_of(aids: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for chunk in _chunks(aids):
+            for row in _query(store, _TITLES_OF.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))):
+                found[local(row["paper"])] = row["title"].value
+        return found
+
+    # 1. title criteria: every name is checked, the papers are read only for those that match
+    checked: dict[str, set[int]] = {}
+    matching: set[Literal] = set()
+    for row in _query(store, _NAMES):
+        title = row[0]
+        hits = checked.get(title.value)
+        if hits is None:
+            hits = checked[title.value] = index.title_hits(title.value)
+        if hits:
+            matching.add(title)
     titles: dict[str, str] = {}
-    for aid, title in named.items():
-        hits = index.hits(title, None, ())
-        if (hits or aid in wanted) and _is_article(store, prefix + aid, article):
+    for chunk in _chunks(sorted(matching, key=str)):
+        for row in _query(store, _TITLES_OF.replace("{values}", _values("title", chunk))):
+            aid = local(row["paper"])
+            if aid is not None:
+                titles[aid] = row["title"].value
+    titles.update(titles_of(sorted(wanted - set(titles))))
+    articles = articles_of(titles)
+    shortlisted: dict[str, set[int]] = {}
+    for aid, title in titles.items():
+        hits = checked[title] if title in checked else index.title_hits(title)
+        if (hits or aid in wanted) and aid in articles:
             shortlisted[aid] = hits
-        titles[aid] = title  # volumes too: bylines below only name papers
-    if not shortlisted and not any(_is_article(store, prefix + aid, article) for aid in named):
-        return
-    # bylines of papers of the guides' years (new-style IDs "2024.", old-style "P19-")
-    bylines: dict[str, dict[int, tuple[str, str, str | None]]] = defaultdict(dict)
 
-    def take(rows) -> None:
-        for row in rows:
-            aid = row["paper"].value[len(prefix):]
-            family = row["family"].value if row["family"] is not None else None
-            bylines[aid][int(row["position"].value)] = (row["printed"].value, row["person"].value,
-                                                        family)
-
+    # 2. byline criterion, papers of the guides' years (new-style IDs "2024.", old-style "P24-")
+    maybe: set[str] = set()
+    volumes = [v for v in (row[0] for row in _query(store, _VOLUMES)) if local(v) is not None]
     for year in sorted(y for y in index.years if y.isdigit() and len(y) == 4):
-        take(_query(store, _ANTHOLOGY_AUTHORS, prefix=prefix, newStyle=f"{year}.",
-                    oldStyle=f"{year[2:]}-"))
-    for aid, slots in bylines.items():
-        if aid in titles and aid not in shortlisted:
-            families = [_name_words(_split_printed(name, family)[1])
-                        for name, _, family in slots.values()]
-            hits = index.hits(titles[aid], _year_of_id(aid), families)
-            if hits:
-                shortlisted[aid] = hits
+        def of_year(aid: str, year: str = year) -> bool:
+            return aid.startswith(f"{year}.") or aid[1:4] == f"{year[2:]}-"
+
+        chunk_of_year = [v for v in volumes if of_year(local(v))]
+        for chunk in _chunks(chunk_of_year):
+            for row in _query(store, _YEAR_NAMES.replace("{values}", _values("volume", chunk))):
+                aid = local(row["paper"])
+                if aid is None or not of_year(aid) or aid in shortlisted:
+                    continue
+                if index.name_hits(_year_of_id(aid), (_name_words(name) for name in row["names"].value.split("\n"))):
+                    maybe.add(aid)
+    maybe &= articles_of(maybe)
+    titles.update(titles_of(sorted(maybe - set(titles))))
+    maybe &= set(titles)
+
+    # 3. full bylines of the shortlisted and of the papers that may be
+    bylines: dict[str, dict[int, tuple[str, str, str | None]]] = defaultdict(dict)
+    for chunk in _chunks(sorted(set(shortlisted) | maybe)):
+        for row in _query(store, _AUTHORS_OF.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))):
+            family = row["family"].value if row["family"] is not None else None
+            bylines[local(row["paper"])][int(row["position"].value)] = (
+                row["printed"].value, row["person"].value, family)
+    for aid in sorted(maybe):
+        families = [_name_words(_split_printed(name, family)[1])
+                    for name, _, family in bylines.get(aid, {}).values()]
+        hits = index.hits(titles[aid], _year_of_id(aid), families)
+        if hits:
+            shortlisted[aid] = hits
     for aid in sorted(shortlisted):
-        if aid not in bylines:
-            take(_query(store, _PAPER_AUTHORS, paper=NamedNode(prefix + aid)))
         names = []
         for position, (printed, person, family) in sorted(bylines.get(aid, {}).items()):
             first, last = _split_printed(printed, family)
