@@ -129,8 +129,9 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
         result = run_sparql(store, query.text, bindings)
     # parameters are projected only so that they can be substituted: hide them
     keep = [i for i, v in enumerate(result.variables) if v not in known]
-    result.variables = [result.variables[i] for i in keep]
-    result.rows = [[row[i] for i in keep] for row in result.rows]
+    if len(keep) < len(result.variables):  # nothing to hide (engines): rows kept, not copied
+        result.variables = [result.variables[i] for i in keep]
+        result.rows = [[row[i] for i in keep] for row in result.rows]
     return result
 
 
