@@ -554,9 +554,10 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ {targets} ?this {path} ?o FILTER NOT EXISTS "
                            f"{{ ?this <{other}> ?o }} }} UNION {{ {targets} ?this <{other}> ?o FILTER NOT EXISTS "
                            f"{{ ?this {path} ?o }} }} }}")
-        else:
-            queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ ?this {path} ?o MINUS {{ ?this <{other}> ?o }} }} "
-                           f"UNION {{ ?this <{other}> ?o MINUS {{ ?this {path} ?o }} }} }}")
+        else:  # the (node, value) pairs found on one side only: one pass, half the time of two MINUS
+            queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ SELECT ?this ?o WHERE {{ "
+                           f"{{ ?this {path} ?o BIND (1 AS ?side) }} UNION {{ ?this <{other}> ?o BIND (2 AS ?side) }} }} "
+                           f"GROUP BY ?this ?o HAVING (COUNT(DISTINCT ?side) != 2) }} }}")
     return queries
 
 
@@ -591,8 +592,8 @@ class _Screen:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        # the likely slow ones (whole-store aggregates, node constraints, MINUS of two
-        # paths) first, so that no core is left with a long query at the end
+        # the likely slow ones (whole-store aggregates, node constraints) first, so
+        # that no core is left with a long query at the end
         todo = sorted(set(queries) - set(self._rows), key=lambda q: (not _heavy(q), q))
         # spawn, not fork: the parent holds the store open for writing
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -623,7 +624,7 @@ class _Screen:
 
 
 def _heavy(query: str) -> bool:
-    return "GROUP BY" in query or query.startswith("PREFIX") or query.count("MINUS") > 1
+    return "GROUP BY" in query or query.startswith("PREFIX")
 
 
 _WORKER_STORES: dict[str, ox.Store] = {}
