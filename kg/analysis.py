@@ -337,7 +337,7 @@ def _all_pairs(store) -> list[list]:
     for r, name in enumerate(labels):
         name_rank.append(name_rank[-1] if r and labels[r - 1].value == name.value else r)
 
-    titles: list[list] = []  # per numbered paper, its title literals
+    titles: list[tuple[str, ...]] = []  # per numbered paper, its titles
     first: dict[int, int] = {}  # pair -> its first paper
     more: dict[int, list[int]] = {}  # pair -> all its papers, for pairs with two or more
     setdefault = first.setdefault
@@ -352,7 +352,7 @@ def _all_pairs(store) -> list[list]:
         if not title:
             continue
         index = len(titles)
-        titles.append(title)
+        titles.append(tuple(t.value for t in title))
         ranks = [number[a] for a in people_here]
         for i, head in enumerate(ranks[:-1]):
             head *= n
@@ -376,7 +376,7 @@ def _all_pairs(store) -> list[list]:
     for pair, joint in ranked:
         if len(joint) not in counts:
             counts[len(joint)] = ox.Literal(str(len(joint)), datatype=_INTEGER)
-        text = "; ".join(sorted({t.value for index in joint for t in titles[index]}))
+        text = "; ".join(sorted(set().union(*(titles[index] for index in joint))))
         rows.append([labels[pair // n], labels[pair % n], counts[len(joint)], ox.Literal(text)])
     singles = sorted(p for p in first if p not in more)
     for r in range(n - 1):  # namesakes r, r+1...: their pairs are adjacent; sort by names
@@ -393,7 +393,7 @@ def _all_pairs(store) -> list[list]:
         cell = cells.get(index)
         if cell is None:
             title = titles[index]
-            text = title[0].value if len(title) == 1 else "; ".join(sorted({t.value for t in title}))
+            text = title[0] if len(title) == 1 else "; ".join(sorted(set(title)))
             cell = cells[index] = ox.Literal(text)
         rows.append([labels[pair // n], labels[pair % n], one, cell])
     return rows
