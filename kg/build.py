@@ -43,7 +43,7 @@ from kg.sources.anthology import (
     read_anthology,
 )
 from kg.sources.guide import read_guide
-from kg.validate import Report, validate_store
+from kg.validate import Report, reads_beyond_focus, validate_store
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
@@ -340,7 +340,7 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         tick = (lambda done, total: progress("validating", done, total)) if progress else None
         if add:
             after = _contents(staging.store, [*graphs, links])
-            focus = _neighbours(staging.store, _nodes_of(staging.store, before, after))
+            focus = _neighbours(staging.store, _changes_of(staging.store, before, after))
             report = validate_store(staging.store, focus, on_progress=tick)
         else:
             size = len(staging.store)
@@ -411,10 +411,11 @@ def _read_void(store: ox.Store, meta: ox.NamedNode) -> tuple[int, dict[str, int]
     return int(triples[0].value), types
 
 
-def _nodes_of(store: ox.Store, before: _Contents, after: _Contents) -> set[str]:
-    """The kg IRIs (minted, so not classes or vocabulary) whose triples in the union
-    of the graphs an --add changed: a triple another graph also states is no change.
-    Replaced graphs too large to diff count whole, as every node in them."""
+def _changes_of(store: ox.Store, before: _Contents, after: _Contents) -> dict[str, set[tuple[str, bool]]]:
+    """The kg IRIs (minted, so not classes or vocabulary) whose triples in the union of
+    the graphs an --add changed, each with the edges that changed there (predicate
+    IRI, the node is the subject?): a triple another graph also states is no change.
+    Replaced graphs too large to diff count whole, as every triple in them."""
     base = mint("")
     kept = {g for g in before.counts} | {g for g in after.counts}
     large = sum(before.counts.values()) > DIFF_LIMIT or sum(after.counts.values()) > DIFF_LIMIT
@@ -427,28 +428,33 @@ def _nodes_of(store: ox.Store, before: _Contents, after: _Contents) -> set[str]:
         changed = [ox.Quad(*t) for t in old ^ new
                    if not any(not isinstance(q.graph_name, ox.NamedNode) or q.graph_name.value not in kept
                               for q in store.quads_for_pattern(*t, None))]
-    nodes: set[str] = set()
+    edges: dict[str, set[tuple[str, bool]]] = {}
     for quad in changed:
-        for term in (quad.subject, quad.object):
+        for term, forward in ((quad.subject, True), (quad.object, False)):
             if isinstance(term, ox.NamedNode) and term.value.startswith(base):
-                nodes.add(term.value)
-    return nodes
+                edges.setdefault(term.value, set()).add((quad.predicate.value, forward))
+    return edges
 
 
-def _neighbours(store: ox.Store, nodes: set[str]) -> set[str]:
-    """`nodes`, the IRIs with an edge to one of them (whose shapes read them: sh:class,
-    paths), in any graph, and the kg IRIs they point to (a paper's shape reads its
-    slots, so a changed slot is checked from its paper too)."""
+def _neighbours(store: ox.Store, changes: dict[str, set[tuple[str, bool]]]) -> set[str]:
+    """The changed nodes, and their neighbours (in any graph, either direction; kg
+    IRIs) whose shapes read one of the edges that changed at that node: a paper's
+    shape reads its slots' pro:isHeldBy, so a changed slot is checked from its paper
+    too, but not the papers of a person who only gained a guide slot."""
     base = mint("")
-    found = set(nodes)
-    for iri in nodes:
+    found = set(changes)
+    reads: dict[str, frozenset | None] = {}
+    for iri, edges in changes.items():
         node = ox.NamedNode(iri)
-        for s, _p, _o, _g in store.quads_for_pattern(None, None, node, None):
-            if isinstance(s, ox.NamedNode):
-                found.add(s.value)
-        for _s, _p, o, _g in store.quads_for_pattern(node, None, None, None):
-            if isinstance(o, ox.NamedNode) and o.value.startswith(base):
-                found.add(o.value)
+        around = {s.value for s, _p, _o, _g in store.quads_for_pattern(None, None, node, None)
+                  if isinstance(s, ox.NamedNode)}
+        around |= {o.value for _s, _p, o, _g in store.quads_for_pattern(node, None, None, None)
+                   if isinstance(o, ox.NamedNode) and o.value.startswith(base)}
+        for other in around - found:
+            if other not in reads:
+                reads[other] = reads_beyond_focus(store, ox.NamedNode(other))
+            if reads[other] is None or not reads[other].isdisjoint(edges):
+                found.add(other)
     return found
 
 

@@ -561,6 +561,88 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     return queries
 
 
+# --- what a change can reach (build --add validates only what it can affect) ---------
+
+# constraint parameters that hand value nodes to other shapes: what those read is not
+# worked out here, so a shape using them counts as reading anything
+_NESTED = {SH.node, SH["or"], SH["and"], SH.xone, SH["not"], SH.qualifiedValueShape, SH.property}
+_NAME = re.compile(r"<([^<>\s]+)>|(?<![\w$?])([A-Za-z][\w-]*)?:([A-Za-z_][\w-]*)")
+
+
+def _path_steps(shapes: rdflib.Graph, path) -> list[tuple[str, bool]] | None:
+    """A path as (predicate IRI, forward?) steps; None for other kinds of path."""
+    if isinstance(path, rdflib.URIRef):
+        return [(str(path), True)]
+    inverse = shapes.value(path, SH.inversePath)
+    if isinstance(inverse, rdflib.URIRef):
+        return [(str(inverse), False)]
+    if shapes.value(path, rdflib.RDF.first) is not None:
+        steps = [_path_steps(shapes, step) for step in rdflib.collection.Collection(shapes, path)]
+        return None if not steps or None in steps else [s for part in steps for s in part]
+    return None
+
+
+def _sparql_names(shapes: rdflib.Graph, text: str) -> set[str]:
+    """Every IRI a SPARQL query names, prefixed names expanded (rdf:type for `a`)."""
+    declared = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
+                for d in shapes.objects(None, SH.declare)}
+    found = {str(RDF_TYPE)}
+    for full, prefix, local in _NAME.findall(re.sub(r'"[^"]*"', "", text)):
+        if full:
+            found.add(full)
+        elif (prefix or "") in declared:
+            found.add(declared[prefix or ""] + local)
+    return found
+
+
+@lru_cache(maxsize=1)
+def _reads_beyond_focus() -> dict[str, frozenset[tuple[str, bool]] | None]:
+    """Per node shape with targets: the edges (predicate IRI, read forward?) it may read
+    on nodes other than its focus node, None if it may read anything. sh:class reads
+    a value's rdf:type (and the classes' rdfs:subClassOf); a path's later steps read
+    the edges they follow; a SPARQL constraint any predicate it names, both ways."""
+    shapes = shapes_graph()
+    subclass = str(rdflib.RDFS.subClassOf)
+    out: dict[str, frozenset[tuple[str, bool]] | None] = {}
+    for name, (_shape, props, _classes, _objects_of) in _shacl_shapes()[1].items():
+        node = rdflib.URIRef(name)
+        reads: set[tuple[str, bool]] | None = set()
+        if any(shapes.value(node, p) is not None for p in _NESTED - {SH.property}):
+            out[name] = None
+            continue
+        for constraint in shapes.objects(node, SH.sparql):
+            text = str(shapes.value(constraint, SH.select) or "")
+            reads |= {(iri, forward) for iri in _sparql_names(shapes, text) for forward in (True, False)}
+        for prop in (p.node for p in props):
+            steps = _path_steps(shapes, shapes.value(prop, SH.path))
+            if steps is None or any(shapes.value(prop, p) is not None for p in _NESTED | {SH.sparql}):
+                reads = None
+                break
+            reads |= set(steps[1:])
+            if shapes.value(prop, SH["class"]) is not None:
+                reads |= {(str(RDF_TYPE), True), (subclass, True), (subclass, False)}
+        out[name] = None if reads is None else frozenset(reads)
+    return out
+
+
+def reads_beyond_focus(store: ox.Store, node: ox.NamedNode) -> frozenset[tuple[str, bool]] | None:
+    """The edges (predicate IRI, read forward?) that the shapes targeting `node` may
+    read on other nodes; None if anything. A change to an edge no shape of a node
+    reads cannot change that node's results, so `kg build --add` skips it."""
+    shapes = _shacl_shapes()[1]
+    types = {q.object.value for q in store.quads_for_pattern(node, ox.NamedNode(str(RDF_TYPE)), None, None)}
+    reads: set[tuple[str, bool]] = set()
+    for name, (_shape, _props, classes, objects_of) in shapes.items():
+        if types.intersection(classes) or any(
+                next(store.quads_for_pattern(None, ox.NamedNode(p), node, None), None) is not None
+                for p in objects_of):
+            found = _reads_beyond_focus()[name]
+            if found is None:
+                return None
+            reads |= found
+    return frozenset(reads)
+
+
 def _target_pattern(classes, objects_of) -> str:
     parts = [f"{{ ?this a <{c}> }}" for c in classes] + [f"{{ [] <{p}> ?this }}" for p in objects_of]
     return " UNION ".join(parts)

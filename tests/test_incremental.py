@@ -5,12 +5,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
 import pytest
 from conftest import SEED
+from rdflib import RDF
 
 from kg import store as stores
 from kg.build import build, bundled_sources
 from kg.export import export_bytes
+from kg.namespaces import PRO, SCHEMA
 from kg.queries import run_saved
 
 
@@ -83,3 +86,65 @@ def test_a_guide_that_breaks_a_shape_is_reported_and_the_store_untouched(bundled
     assert any("untitled" in r.focus for r in result.report.violations)
     assert (store / stores.CURRENT).resolve() == live
     assert export_bytes(stores.open_store(store), "nquads") == before
+
+
+# --- what an --add validates beyond what changed -------------------------------------
+
+TACL_PAPER = "https://w3id.org/kg/id/anthology/2024.tacl-1.1"
+EDITOR = "https://w3id.org/kg/id/person/test-editor"
+
+
+def _editor_source(folder: Path, typed: bool) -> Path:
+    """An RDF source naming a TACL paper's editor; `typed`: the editor is a schema:Person."""
+    folder.mkdir()
+    path = folder / "editor.ttl"
+    person = (f'<{EDITOR}> a <http://schema.org/Person> ; <http://schema.org/name> "Test Editor" ; '
+              f'<http://www.w3.org/ns/prov#wasDerivedFrom> <https://w3id.org/kg/id/source/editor> .\n')
+    if not typed:
+        person = person.replace("a <http://schema.org/Person> ; ", "")
+    path.write_text(f"<{TACL_PAPER}> <http://schema.org/editor> <{EDITOR}> .\n" + person)
+    return path
+
+
+def test_a_neighbour_whose_shape_reads_the_change_is_validated(bundled_store_path, tmp_path):
+    """The paper's triples do not change, its editor loses its type: the paper's
+    sh:class check reads the editor's rdf:type, so the paper is validated and fails."""
+    store = tmp_path / "store"
+    shutil.copytree(bundled_store_path, store, symlinks=True)
+    assert build([_editor_source(tmp_path / "v1", typed=True)], store=store, add=True).written
+    live = (store / stores.CURRENT).resolve()
+    result = build([_editor_source(tmp_path / "v2", typed=False)], store=store, add=True)
+    assert not result.written
+    assert {(r.focus, r.shape) for r in result.report.violations} == {
+        (TACL_PAPER, "kgsh:PaperShape")}
+    assert (store / stores.CURRENT).resolve() == live
+
+
+def test_neighbours_are_those_whose_shapes_read_the_changed_edges(bundled_store):
+    from kg.build import _neighbours
+
+    author, held_by, relates = (ox.NamedNode(SCHEMA + "author"), ox.NamedNode(PRO + "isHeldBy"),
+                                ox.NamedNode(PRO + "relatesToDocument"))
+    person = next(iter(bundled_store.query(
+        "SELECT ?person WHERE { ?paper <http://schema.org/author> ?person } "
+        "GROUP BY ?person ORDER BY DESC(COUNT(?paper)) ?person LIMIT 1", use_default_graph_as_union=True)))[0]
+    papers = {q.subject.value for q in bundled_store.quads_for_pattern(None, author, person, None)}
+    assert len(papers) > 5
+    # a new alias reaches no paper's shape; a changed type reaches every paper's sh:class
+    alias = _neighbours(bundled_store, {person.value: {(SCHEMA + "alternateName", True)}})
+    retyped = _neighbours(bundled_store, {person.value: {(str(RDF.type), True)}})
+    assert not papers & alias
+    assert papers <= retyped
+    # the slots they hold: AuthorshipShape has no SPARQL, only sh:class reads the type
+    slots = {q.subject.value for q in bundled_store.quads_for_pattern(None, held_by, person, None)}
+    assert len(slots) == len(papers)
+    assert not slots & alias
+    assert slots <= retyped
+    # a slot's holder is read from its paper (sh:equals over ^relatesToDocument/isHeldBy)
+    slot = next(iter(bundled_store.quads_for_pattern(None, held_by, person, None))).subject
+    paper = next(iter(bundled_store.quads_for_pattern(slot, relates, None, None))).object
+    assert paper.value in _neighbours(bundled_store, {slot.value: {(PRO + "isHeldBy", True)}})
+    assert paper.value not in _neighbours(bundled_store, {slot.value: {(SCHEMA + "alternateName", True)}})
+    # PersonShape reads its slots' type through sh:class only (no SPARQL, one-step paths)
+    assert person.value in _neighbours(bundled_store, {slot.value: {(str(RDF.type), True)}})
+    assert person.value not in _neighbours(bundled_store, {slot.value: {(SCHEMA + "alternateName", True)}})
