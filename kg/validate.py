@@ -505,7 +505,9 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     low = shapes.value(prop, SH.minCount)
     if low is not None and int(low) > 0:
         having = "" if int(low) == 1 else f" GROUP BY ?this HAVING (COUNT(DISTINCT ?o) >= {int(low)})"
-        if few and not having:  # MINUS would read every ?o of the path in the store first
+        # few nodes, one predicate: a lookup each (MINUS would read every ?o of the path in
+        # the store first); a longer path is evaluated whole per node by Oxigraph: MINUS
+        if few and not having and re.fullmatch(r"<[^<>]*>", path):
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?o }} }}")
         else:
             inner = f"{{ ?this {path} ?o }}" if not having else f"{{ SELECT ?this WHERE {{ ?this {path} ?o }}{having} }}"
