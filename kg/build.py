@@ -8,14 +8,12 @@ reader through the mapping into the staging store, one file at a time.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import itertools
 import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,21 +195,6 @@ def load_in_chunks(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Sto
         watch.add("load", time.perf_counter() - start)
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while collections stream: they make
-    millions of short-lived objects and next to no reference cycles (reference
-    counting frees them), and its full scans took ~10 s of ~30 s of reading and
-    mapping the whole Anthology."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 @dataclass(frozen=True)
 class BuildResult:
     written: bool  # False when validation stopped the build
@@ -318,7 +301,7 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         watch.add("load", clock() - start)
         if collections:
             stage_note("reading Anthology collections")
-            with _collector_paused():
+            with stores.collector_paused():
                 load_in_chunks(staging, stream_anthology(collections, resolver, progress=progress,
                                                          watch=watch), watch)
         stage_note("reconciling")
