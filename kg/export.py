@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,8 +132,6 @@ def _sorted_nquads(store: ox.Store) -> Iterator[bytes]:
 def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int) -> list[str]:
     """Dump `graphs` as N-Triples into `parts` files, one thread each: Oxigraph
     decodes terms without the GIL, so the threads share the cores."""
-    import threading
-
     files = [os.path.join(folder, f"part-{i}.nt") for i in range(parts)]
     failures: list[BaseException] = []
 

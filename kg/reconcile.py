@@ -705,14 +705,7 @@ class _Index:
             for i in self.by_word.get(word, ()):
                 words[i] += 1
         found.update(i for i, n in words.items() if n >= self.need_words[i])
-        if self.any_year or year in self.years:
-            names: Counter[int] = Counter()
-            for family in families:
-                for i in {i for t in family for i in self.by_name.get(t, ())}:
-                    names[i] += 1
-            found.update(i for i, n in names.items()
-                         if n >= self.need_names[i] and (self.papers[i].year in (None, year)))
-        return found
+        return found | self.name_hits(year, families)
 
 
 def _score(paper: GuidePaper, work: _Work) -> tuple[Candidate, _Alignment, float, float]:

@@ -307,6 +307,17 @@ def _as_rdflib(term) -> rdflib.term.Node:
     return rdflib.BNode(term.value) if isinstance(term, ox.BlankNode) else rdflib.URIRef(term.value)
 
 
+def _own_results(shape, sg, prop_iris, executor, graph, nodes) -> list:
+    """pyshacl's reports of a node shape's own constraints (sh:sparql, sh:nodeKind) on
+    `nodes`, its property shapes skipped (they run apart, on whole batches)."""
+    saved = sg._filtered_out_shapes
+    sg._filtered_out_shapes = prop_iris
+    try:
+        return shape.validate(executor, graph, focus=nodes)[1]
+    finally:
+        sg._filtered_out_shapes = saved
+
+
 def _run_batches(store: ox.Store, jobs: list[tuple[str, list]], on_batch=None) -> list[Result]:
     """Validate each (node shape, focus nodes) job with pyshacl; the results."""
     from pyshacl.pytypes import SHACLExecutor
@@ -326,12 +337,7 @@ def _run_batches(store: ox.Store, jobs: list[tuple[str, list]], on_batch=None) -
         # shapes skipped: they run next on the whole batch at once
         own = _sparql_candidates(store, name, nodes)
         if own:
-            saved = sg._filtered_out_shapes
-            sg._filtered_out_shapes = prop_iris
-            try:
-                reports.extend(shape.validate(executor, graph, focus=own)[1])
-            finally:
-                sg._filtered_out_shapes = saved
+            reports.extend(_own_results(shape, sg, prop_iris, executor, graph, own))
         for prop in props:
             reports.extend(prop.validate(executor, graph, focus=nodes)[1])
         out.extend(_store_results(store, reports, sg))
@@ -471,20 +477,23 @@ _SCREENED = {SH.path, SH.message, SH.severity, SH.name, SH.description, SH.minCo
              SH.pattern, SH.flags, SH.equals, rdflib.RDF.type}
 
 
+def _path_steps(shapes: rdflib.Graph, path) -> list[tuple[str, bool]] | None:
+    """A path as (predicate IRI, forward?) steps; None for other kinds of path."""
+    if isinstance(path, rdflib.URIRef):
+        return [(str(path), True)]
+    inverse = shapes.value(path, SH.inversePath)
+    if isinstance(inverse, rdflib.URIRef):
+        return [(str(inverse), False)]
+    if shapes.value(path, rdflib.RDF.first) is not None:
+        steps = [_path_steps(shapes, step) for step in rdflib.collection.Collection(shapes, path)]
+        return None if not steps or None in steps else [s for part in steps for s in part]
+    return None
+
+
 def _sparql_path(shapes: rdflib.Graph, path) -> str | None:
     """An IRI, inverse or sequence path in SPARQL syntax, or None."""
-    if isinstance(path, rdflib.URIRef):
-        return f"<{path}>"
-    inverse = shapes.value(path, SH.inversePath)
-    if inverse is not None:
-        return f"^<{inverse}>" if isinstance(inverse, rdflib.URIRef) else None
-    if shapes.value(path, rdflib.RDF.first) is not None:
-        members = list(rdflib.collection.Collection(shapes, path))
-        if not members or any(shapes.value(m, rdflib.RDF.first) is not None for m in members):
-            return None  # empty, or a sequence nested in a sequence
-        steps = [_sparql_path(shapes, step) for step in members]
-        return None if None in steps else "/".join(steps)
-    return None
+    steps = _path_steps(shapes, path)
+    return None if steps is None else "/".join(f"<{p}>" if forward else f"^<{p}>" for p, forward in steps)
 
 
 # below this many focus nodes, sh:minCount and sh:equals are screened node by node
@@ -571,19 +580,6 @@ _NESTED = {SH.node, SH["or"], SH["and"], SH.xone, SH["not"], SH.qualifiedValueSh
 _NAME = re.compile(r"<([^<>\s]+)>|(?<![\w$?])([A-Za-z][\w-]*)?:([A-Za-z_][\w-]*)")
 
 
-def _path_steps(shapes: rdflib.Graph, path) -> list[tuple[str, bool]] | None:
-    """A path as (predicate IRI, forward?) steps; None for other kinds of path."""
-    if isinstance(path, rdflib.URIRef):
-        return [(str(path), True)]
-    inverse = shapes.value(path, SH.inversePath)
-    if isinstance(inverse, rdflib.URIRef):
-        return [(str(inverse), False)]
-    if shapes.value(path, rdflib.RDF.first) is not None:
-        steps = [_path_steps(shapes, step) for step in rdflib.collection.Collection(shapes, path)]
-        return None if not steps or None in steps else [s for part in steps for s in part]
-    return None
-
-
 def _sparql_names(shapes: rdflib.Graph, text: str) -> set[str]:
     """Every IRI a SPARQL query names, prefixed names expanded (rdf:type for `a`)."""
     declared = {str(shapes.value(d, SH.prefix)): str(shapes.value(d, SH.namespace))
@@ -631,13 +627,10 @@ def reads_beyond_focus(store: ox.Store, node: ox.NamedNode) -> frozenset[tuple[s
     """The edges (predicate IRI, read forward?) that the shapes targeting `node` may
     read on other nodes; None if anything. A change to an edge no shape of a node
     reads cannot change that node's results, so `kg build --add` skips it."""
-    shapes = _shacl_shapes()[1]
-    types = {q.object.value for q in store.quads_for_pattern(node, ox.NamedNode(str(RDF_TYPE)), None, None)}
+    known: dict = {}
     reads: set[tuple[str, bool]] = set()
-    for name, (_shape, _props, classes, objects_of) in shapes.items():
-        if types.intersection(classes) or any(
-                next(store.quads_for_pattern(None, ox.NamedNode(p), node, None), None) is not None
-                for p in objects_of):
+    for name, (_shape, _props, classes, objects_of) in _shacl_shapes()[1].items():
+        if _targets(store, classes, objects_of, {node.value}, known):
             found = _reads_beyond_focus()[name]
             if found is None:
                 return None
@@ -810,12 +803,7 @@ def _run_screened(store: ox.Store, plan, tick) -> list[Result]:
         nodes = [_as_rdflib(n) for n in focus]
         reports = []
         if props is None:
-            saved = sg._filtered_out_shapes
-            sg._filtered_out_shapes = prop_iris
-            try:
-                reports.extend(shape.validate(executor, graph, focus=nodes)[1])
-            finally:
-                sg._filtered_out_shapes = saved
+            reports.extend(_own_results(shape, sg, prop_iris, executor, graph, nodes))
         else:
             graph.prefetch(nodes)
             for prop in props:
