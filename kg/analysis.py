@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import networkx as nx
@@ -202,6 +204,8 @@ SELECT ?paper ?title ?a ?name ?author WHERE {
 """
 # a star of two patterns: Oxigraph starts it from the bound ?author
 _TITLED_PAPERS_OF = "SELECT ?paper ?title ?author WHERE { ?paper schema:author ?author ; schema:name ?title }"
+# the names of the person and of everyone who wrote a paper with them
+_NAMES_AROUND = "SELECT DISTINCT ?a ?name ?author WHERE { ?paper schema:author ?author , ?a . ?a schema:name ?name }"
 _AUTHOR = ox.NamedNode("http://schema.org/author")
 _NAME = ox.NamedNode("http://schema.org/name")
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
@@ -220,7 +224,8 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
     """(co-author -> set of joint papers, paper -> titles, person -> name) for one person.
 
     On a local store: the person's papers and titles (one small query), then each
-    paper's authors and each co-author's name by index lookups (`quads_for_pattern`);
+    paper's authors by index lookups (`quads_for_pattern`), while a thread reads the
+    names of everyone on those papers (Graham Neubig, 655 co-authors: 18 -> 14 ms);
     _PAPERS_OF, one join, reads 1.5 times the terms and takes twice as long.
     The query's joins hold: papers without a title and people without a name drop out.
     """
@@ -240,24 +245,22 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
         names = {a: _min_name(found[a]) for a in found}
         return joint, titles, names
     quads = store.quads_for_pattern
-    mine = _min_name(q.object for q in quads(author, _NAME, None, None))
-    if mine is None:
-        return joint, titles, names
-    names[author] = mine
-    for paper, title, _ in store.query(_TITLED_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                       substitutions={ox.Variable("author"): author}):
-        titles.setdefault(paper, set()).add(title.value)
-    for paper in titles:
-        for q in quads(paper, _AUTHOR, None, None):
-            if q.object != author:
-                joint.setdefault(q.object, set()).add(paper)
-    for a in list(joint):
-        name = _min_name(q.object for q in quads(a, _NAME, None, None))
-        if name is None:
-            del joint[a]
-        else:
-            names[a] = name
-    return joint, titles, names
+
+    def read_papers() -> None:
+        for paper, title, _ in store.query(_TITLED_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
+                                           substitutions=bound):
+            titles.setdefault(paper, set()).add(title.value)
+        for paper in titles:
+            for q in quads(paper, _AUTHOR, None, None):
+                if q.object != author:
+                    joint.setdefault(q.object, set()).add(paper)
+
+    bound = {ox.Variable("author"): author}
+    for a, name, _ in _read_while(store, _NAMES_AROUND, read_papers, bound):
+        found = names.get(a)
+        names[a] = name if found is None or name.value < found.value else found
+    # the query's joins: a co-author without a name drops out
+    return {a: papers for a, papers in joint.items() if a in names}, titles, names
 
 
 def coauthors(store: ox.Store, author=None):
@@ -290,22 +293,29 @@ def coauthors(store: ox.Store, author=None):
 
 
 def _all_pairs(store) -> list[list]:
-    """Every co-author pair's row, from two plain reads (names, then paper-author edges).
+    """Every co-author pair's row, from two plain reads (names, and paper-author edges meanwhile).
 
     People are numbered by smallest name, then IRI, and a pair (author1 the smaller IRI)
     is one integer, so the ranking is mostly an integer sort; only the pairs of
     namesakes as author1 are sorted again by author2's name (ORDER BY ?author1 ?author2).
     """
-    names: dict[str, list[ox.Literal]] = {}  # IRI -> names (blank nodes have no STR)
-    for s, name in _rows(store, _ALL_NAMES):
-        if type(s) is ox.NamedNode:
-            found = names.get(s.value)
-            if found is None:
-                names[s.value] = [name]
-            else:
-                found.append(name)
+    names: dict = {}  # IRI -> its name, or a list of its names (blank nodes have no STR)
+    get = names.get
+
+    def read_names() -> None:
+        for s, name in _rows(store, _ALL_NAMES):
+            if type(s) is ox.NamedNode:
+                key = s.value
+                found = get(key)
+                if found is None:
+                    names[key] = name
+                elif type(found) is list:
+                    found.append(name)
+                else:
+                    names[key] = [found, name]
+
     by_paper: dict = {}  # a paper's IRI (or blank node) -> its authors' IRIs
-    for paper, a in _rows(store, _AUTHOR_EDGES):
+    for paper, a in _read_while(store, _AUTHOR_EDGES, read_names):
         if type(a) is ox.NamedNode:
             key = paper.value if type(paper) is ox.NamedNode else paper
             found = by_paper.get(key)
@@ -313,7 +323,11 @@ def _all_pairs(store) -> list[list]:
                 by_paper[key] = [a.value]
             else:
                 found.append(a.value)
-    label = {a: _min_name(names[a]) for a in set().union(*by_paper.values()) if a in names}
+    label = {}
+    for a in set().union(*by_paper.values()):
+        name = get(a)
+        if name is not None:
+            label[a] = _min_name(name) if type(name) is list else name
     people = sorted(label, key=lambda a: (label[a].value, a))
     n = len(people)
     number = {a: r for r, a in enumerate(people)}
@@ -327,20 +341,22 @@ def _all_pairs(store) -> list[list]:
     more: dict[int, list[int]] = {}  # pair -> all its papers, for pairs with two or more
     setdefault = first.setdefault
     for paper, group in by_paper.items():
-        people_here = sorted({a for a in group if a in label})  # by IRI: author1 sorts first
-        if len(people_here) < 2:
+        if len(group) < 2:
+            continue
+        ranks = [number[a] for a in sorted(set(group)) if a in number]  # by IRI: author1 first
+        if len(ranks) < 2:
             continue
         if type(paper) is str:
-            title = names.get(paper)
+            title = get(paper)
+            title = [title] if title is not None and type(title) is not list else title
         else:  # a blank node: not among the names read (they are keyed by IRI)
             title = [q.object for q in _titles_of(store, paper)]
         if not title:
             continue
         index = len(titles)
         titles.append(tuple(t.value for t in title))
-        ranks = [number[a] for a in people_here]
-        for i, head in enumerate(ranks[:-1]):
-            head *= n
+        for i in range(len(ranks) - 1):
+            head = ranks[i] * n
             for tail in ranks[i + 1:]:
                 pair = head + tail
                 seen = setdefault(pair, index)
@@ -372,16 +388,46 @@ def _all_pairs(store) -> list[list]:
             lo, hi = bisect.bisect_left(singles, r * n), bisect.bisect_left(singles, (last + 1) * n)
             singles[lo:hi] = sorted(singles[lo:hi], key=by_names)
     one = ox.Literal("1", datatype=_INTEGER)
-    cells: dict[int, ox.Literal] = {}  # a paper's titles cell, made once
+    cells: list[ox.Literal | None] = [None] * len(titles)  # a paper's titles cell, made once
     for pair in singles:
         index = first[pair]
-        cell = cells.get(index)
+        cell = cells[index]
         if cell is None:
             title = titles[index]
             text = title[0] if len(title) == 1 else "; ".join(sorted(set(title)))
             cell = cells[index] = ox.Literal(text)
         rows.append([labels[pair // n], labels[pair % n], one, cell])
     return rows
+
+
+def _read_while(store, query: str, work: Callable[[], None], substitutions: dict | None = None):
+    """The rows of a SELECT `query`, read while `work()` runs. A local store writes
+    them out as TSV in a thread, which Oxigraph does without the GIL, so the two reads
+    share the cores (all pairs on the whole Anthology: 5.0 s -> 4.1 s)."""
+    def rows():
+        return store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
+                           substitutions=substitutions)
+
+    if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore
+        work()
+        return rows()
+    written: list = []
+
+    def dump() -> None:
+        try:
+            written.append(rows().serialize(format=ox.QueryResultsFormat.TSV))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+            written.append(exc)
+
+    thread = threading.Thread(target=dump, daemon=True)
+    thread.start()
+    try:
+        work()
+    finally:
+        thread.join()
+    if isinstance(written[0], BaseException):
+        raise written[0]
+    return ox.parse_query_results(written[0], format=ox.QueryResultsFormat.TSV)
 
 
 def _titles_of(store, paper):
