@@ -51,8 +51,8 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 NAME_VARIANTS = "name_variants.yaml"
 # above this many focus nodes, validation is shared among worker processes
 PARALLEL_VALIDATION = 100_000
-# quads per bulk load while streaming Anthology collections (~300 MB of quads)
-LOAD_CHUNK = 1_000_000
+# quads mapped and written to the bulk loader at a time (~30 MB of quads)
+LOAD_CHUNK = 100_000
 
 # progress(stage, done, total): "reading" counts files, "validating" focus nodes
 Progress = Callable[[str, int, int], None]
@@ -176,23 +176,26 @@ def stream_anthology(files: Sequence[Path], resolver: NameResolver, digests: Fil
     return map_anthology(records(), resolver, digests if digests is not None else FileDigests())
 
 
-def load_in_chunks(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stopwatch,
-                   chunk: int = LOAD_CHUNK) -> None:
-    """Bulk-load a stream of quads a chunk at a time, timing producing (parse, resolve,
-    map) apart from loading; a chunk bounds the memory the stream holds."""
+def load_streamed(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stopwatch,
+                  chunk: int = LOAD_CHUNK) -> None:
+    """Bulk-load a stream of quads, written as N-Quads a chunk at a time to the staging
+    store's loader, which loads meanwhile. "map" counts producing and writing the
+    chunks (less what parse and resolve counted), "load" waiting for the loader to
+    finish after the last one."""
     def nested() -> float:
         return watch.get("parse", 0.0) + watch.get("resolve", 0.0)
 
-    while True:
-        before, start = nested(), time.perf_counter()
-        batch = list(itertools.islice(quads, chunk))
-        # map: producing the batch, less what parse and resolve counted meanwhile
-        watch.add("map", time.perf_counter() - start - (nested() - before))
-        if not batch:
-            return
+    with staging.bulk_writer() as out:
+        while True:
+            before, start = nested(), time.perf_counter()
+            batch = list(itertools.islice(quads, chunk))
+            if batch:
+                ox.serialize(batch, out, format=ox.RdfFormat.N_QUADS)
+            watch.add("map", time.perf_counter() - start - (nested() - before))
+            if not batch:
+                break
         start = time.perf_counter()
-        staging.add(batch, bulk=True)
-        watch.add("load", time.perf_counter() - start)
+    watch.add("load", time.perf_counter() - start)
 
 
 @dataclass(frozen=True)
@@ -302,8 +305,8 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
         if collections:
             stage_note("reading Anthology collections")
             with stores.collector_paused():
-                load_in_chunks(staging, stream_anthology(collections, resolver, progress=progress,
-                                                         watch=watch), watch)
+                load_streamed(staging, stream_anthology(collections, resolver, progress=progress,
+                                                        watch=watch), watch)
         stage_note("reconciling")
         start = clock()
         rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import gzip
 import re
+import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
 from pathlib import Path
@@ -147,6 +148,43 @@ def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_unt
     assert re.match(rf"kg: error: {re.escape(str(tmp_path))}/2024\.tacl-bad\.xml:4\d:", out.stderr)
     assert (store / stores.CURRENT).resolve() == live
     assert runner.invoke(main, ["export", "-f", "nquads", "--store", str(store)]).stdout == before
+
+
+def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_error_not_a_hang(tmp_path):
+    quads = list(stream_anthology([FIXTURES / "anthology" / "2099.tiny.xml"], load_resolver(None)))
+    with stores.staging(tmp_path / "ok", extend=False) as staging:
+        with staging.bulk_writer() as out:
+            ox.serialize(quads, out, format=ox.RdfFormat.N_QUADS)
+        assert set(staging.store) == set(quads)
+        staging.discard()
+    # the loader stops at a bad line; writing on (well past a pipe's 64 KiB) must not
+    # block, and the error says what failed
+    raised: list[BaseException] = []
+
+    def write_bad() -> None:
+        try:
+            with stores.staging(tmp_path / "bad", extend=False) as staging, staging.bulk_writer() as out:
+                out.write(b"<urn:a> <urn:b> oops .\n")
+                for _ in range(64):
+                    out.write(b"<urn:a> <urn:b> <urn:c> .\n" * 4096)
+                    out.flush()
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            raised.append(exc)
+
+    writer = threading.Thread(target=write_bad, daemon=True)
+    writer.start()
+    writer.join(timeout=60)
+    assert not writer.is_alive(), "the writer blocked on a loader that had stopped"
+    assert len(raised) == 1 and isinstance(raised[0], stores.StoreError), raised
+    assert re.match(r"bulk loading into .*/bad/data-\w+ failed", str(raised[0]))
+    assert not list((tmp_path / "bad").glob("data-*"))  # the failed generation is gone
+    # the caller's own error is the one raised, after the loader has stopped
+    with stores.staging(tmp_path / "mine", extend=False) as staging:
+        with pytest.raises(KeyError), staging.bulk_writer() as out:
+            out.write(b"<urn:a> <urn:b> <urn:c> .\n")
+            raise KeyError("mapping failed")
+        assert len(staging.store) == 1  # what was written before the error: loaded, then raised
+        staging.discard()
 
 
 def test_add_validates_what_changed_and_its_neighbours_not_the_whole_store(bundled_store_path, tmp_path):
