@@ -96,7 +96,7 @@ class Staging:
 
         Oxigraph's bulk loader reads the other end of a pipe in a thread, without the
         GIL, so it loads while the caller maps more: the whole Anthology's map + load
-        took 53 s one chunk after the other, 36 s so. If the loader fails, the pipe
+        took 58 s one chunk after the other, 36 s so. If the loader fails, the pipe
         breaks and StoreError says why; an error of the caller's is raised as it is,
         once the loader has taken what was written and stopped."""
         read_end, write_end = os.pipe()
