@@ -20,6 +20,7 @@ from rdflib.compare import isomorphic
 from kg import store as stores
 from kg.build import build, load_resolver, stream_anthology
 from kg.cli import main
+from kg.mapping import source_iri
 from kg.namespaces import PRO, SCHEMA, mint
 
 TINY = FIXTURES / "anthology" / "2099.tiny.xml"
@@ -202,3 +203,23 @@ def test_add_validates_what_changed_and_its_neighbours_not_the_whole_store(bundl
     assert totals["validating"] < 20_000, totals
     assert whole > 250_000
     assert set(result.timings) >= {"parse", "load", "reconcile", "validate", "describe", "commit"}
+
+
+def test_adding_a_collection_streams_it_into_the_store_and_adding_it_again_replaces_it(runner, tmp_path):
+    tiny = FIXTURES / "anthology" / "2099.tiny.xml"
+    added, together = tmp_path / "added", tmp_path / "together"
+    export = ["export", "-f", "nquads", "--store"]
+    assert runner.invoke(main, ["build", str(SEED), "--store", str(added)]).exit_code == 0
+    guide_only = len(stores.open_store(added))
+    out = runner.invoke(main, ["build", "--add", str(tiny), "--store", str(added)])
+    assert out.exit_code == 0, out.output
+    first = runner.invoke(main, [*export, str(added)]).stdout
+    collection = source_iri(tiny.name)
+    in_graph = [line for line in first.splitlines() if line.endswith(f"{collection} .")]
+    assert len(in_graph) > 50 and len(stores.open_store(added)) > guide_only + len(in_graph) // 2
+    # again: the collection's graph is replaced, not doubled
+    assert runner.invoke(main, ["build", "--add", str(tiny), "--store", str(added)]).exit_code == 0
+    assert runner.invoke(main, [*export, str(added)]).stdout == first
+    # and the store is the one a build of both at once makes
+    assert runner.invoke(main, ["build", str(SEED), str(tiny), "--store", str(together)]).exit_code == 0
+    assert runner.invoke(main, [*export, str(together)]).stdout == first
