@@ -490,10 +490,26 @@ def _path_steps(shapes: rdflib.Graph, path) -> list[tuple[str, bool]] | None:
     return None
 
 
-def _sparql_path(shapes: rdflib.Graph, path) -> str | None:
-    """An IRI, inverse or sequence path in SPARQL syntax, or None."""
-    steps = _path_steps(shapes, path)
-    return None if steps is None else "/".join(f"<{p}>" if forward else f"^<{p}>" for p, forward in steps)
+def _path_text(steps: list[tuple[str, bool]]) -> str:
+    """A path's steps in SPARQL property path syntax (`<p>/^<q>`)."""
+    return "/".join(f"<{p}>" if forward else f"^<{p}>" for p, forward in steps)
+
+
+def _path_scan(steps: list[tuple[str, bool]]) -> str:
+    """`?this <path> ?o` for reading a path over the whole store. A sequence path is
+    written as a join of one-pattern subqueries: Oxigraph then scans each step once
+    and joins them by hash, where the path syntax makes it look up the next step
+    node by node (the whole Anthology: sh:equals on bylines 4.6 s -> 1.8 s)."""
+    if len(steps) == 1:
+        p, forward = steps[0]
+        return f"?this <{p}> ?o" if forward else f"?o <{p}> ?this"
+    parts, here = [], "?this"
+    for i, (p, forward) in enumerate(steps):
+        there = "?o" if i == len(steps) - 1 else f"?_step{i + 1}"
+        pattern = f"{here} <{p}> {there}" if forward else f"{there} <{p}> {here}"
+        parts.append(f"{{ SELECT {here} {there} WHERE {{ {pattern} }} }}")
+        here = there
+    return " ".join(parts)
 
 
 # below this many focus nodes, sh:minCount and sh:equals are screened node by node
@@ -507,9 +523,10 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     shapes = shapes_graph()
     if any(p not in _SCREENED for p in shapes.predicates(prop)):
         return None
-    path = _sparql_path(shapes, shapes.value(prop, SH.path))
-    if path is None:
+    steps = _path_steps(shapes, shapes.value(prop, SH.path))
+    if steps is None:
         return None
+    path, scan = _path_text(steps), _path_scan(steps)
     queries = []
     low = shapes.value(prop, SH.minCount)
     if low is not None and int(low) > 0:
@@ -519,11 +536,11 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
         if few and not having and re.fullmatch(r"<[^<>]*>", path):
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?o }} }}")
         else:
-            inner = f"{{ ?this {path} ?o }}" if not having else f"{{ SELECT ?this WHERE {{ ?this {path} ?o }}{having} }}"
+            inner = f"{{ {scan} }}" if not having else f"{{ SELECT ?this WHERE {{ {scan} }}{having} }}"
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} MINUS {inner} }}")
     high = shapes.value(prop, SH.maxCount)
     if high is not None:
-        queries.append(f"SELECT ?this WHERE {{ ?this {path} ?o }} GROUP BY ?this "
+        queries.append(f"SELECT ?this WHERE {{ {scan} }} GROUP BY ?this "
                        f"HAVING (COUNT(DISTINCT ?o) > {int(high)})")
     ok = []
     datatype = shapes.value(prop, SH.datatype)
@@ -551,11 +568,11 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
             return None
         ok.append(f"REGEX(STR(?o), '{pattern}', '{flags}')")
     if ok:
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this {path} ?o "
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ {scan} "
                        f"FILTER (COALESCE(!({' && '.join(f'({c})' for c in ok)}), true)) }}")
     cls = shapes.value(prop, SH["class"])
     if cls is not None:
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ ?this {path} ?o MINUS {{ ?o a ?k . "
+        queries.append(f"SELECT DISTINCT ?this WHERE {{ {scan} MINUS {{ ?o a ?k . "
                        f"?k <{rdflib.RDFS.subClassOf}>* <{cls}> }} }}")
     other = shapes.value(prop, SH.equals)
     if other is not None:
@@ -567,7 +584,7 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
                            f"{{ ?this {path} ?o }} }} }}")
         else:  # the (node, value) pairs found on one side only: one pass, half the time of two MINUS
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {{ SELECT ?this ?o WHERE {{ "
-                           f"{{ ?this {path} ?o BIND (1 AS ?side) }} UNION {{ ?this <{other}> ?o BIND (2 AS ?side) }} }} "
+                           f"{{ {scan} BIND (1 AS ?side) }} UNION {{ ?this <{other}> ?o BIND (2 AS ?side) }} }} "
                            f"GROUP BY ?this ?o HAVING (COUNT(DISTINCT ?side) != 2) }} }}")
     return queries
 

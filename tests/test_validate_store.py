@@ -120,3 +120,27 @@ def test_screen_queries_in_worker_processes_give_the_same_report(bundled):
     shared = validate_store(store, workers=2, path=path)
     assert shared.results == alone.results
     assert expected <= {(r.shape, r.constraint, r.focus) for r in shared.results}
+
+
+@pytest.mark.parametrize("steps", [
+    [("urn:p", True)], [("urn:p", False)],
+    [("urn:p", False), ("urn:q", True)], [("urn:p", True), ("urn:q", True), ("urn:r", False)],
+], ids=["p", "^p", "^p/q", "p/q/^r"])
+def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
+    """The whole-store screens read a sequence path as a join of one-pattern subqueries
+    (so that Oxigraph hash-joins them): the same (?this, ?o) pairs as the path."""
+    store = ox.Store()
+    nodes = [ox.NamedNode(f"urn:n{i}") for i in range(12)]
+    for i, node in enumerate(nodes):  # a few branching, overlapping edges per predicate
+        for p in ("urn:p", "urn:q", "urn:r"):
+            for j in (i * 7 + len(p), i * 3 + 1):
+                store.add(ox.Quad(node, ox.NamedNode(p), nodes[(j + ord(p[-1])) % len(nodes)], GRAPH))
+    path = validate_module._path_text(steps)
+
+    def pairs(where: str) -> set:
+        return {(r[0], r[1]) for r in store.query(f"SELECT DISTINCT ?this ?o WHERE {{ {where} }}",
+                                                  use_default_graph_as_union=True)}
+
+    expected = pairs(f"?this {path} ?o")
+    assert len(expected) > 10
+    assert pairs(validate_module._path_scan(steps)) == expected
