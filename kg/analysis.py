@@ -295,12 +295,17 @@ def coauthors(store: ox.Store, author=None):
 def _all_pairs(store) -> list[list]:
     """Every co-author pair's row, from two plain reads (names, and paper-author edges meanwhile).
 
-    People are numbered by smallest name, then IRI, and a pair (author1 the smaller IRI)
-    is one integer, so the ranking is mostly an integer sort; only the pairs of
-    namesakes as author1 are sorted again by author2's name (ORDER BY ?author1 ?author2).
+    Everything named is numbered by smallest name, then IRI (while the edges are still
+    being read), and a pair (author1 the smaller IRI) is one integer, so the ranking is
+    mostly an integer sort; only the pairs of namesakes as author1 are sorted again by
+    author2's name (ORDER BY ?author1 ?author2).
     """
     names: dict = {}  # IRI -> its name, or a list of its names (blank nodes have no STR)
     get = names.get
+
+    people: list[str] = []  # every named IRI, by smallest name, then IRI
+    labels: list = []
+    name_rank: list[int] = []  # per number, the number of the first of its namesakes
 
     def read_names() -> None:
         for s, name in _rows(store, _ALL_NAMES):
@@ -313,6 +318,12 @@ def _all_pairs(store) -> list[list]:
                     found.append(name)
                 else:
                     names[key] = [found, name]
+        # numbered while the edges are still being read (papers too: they only add ranks)
+        label = {a: _min_name(v) if type(v) is list else v for a, v in names.items()}
+        people.extend(sorted(label, key=lambda a: (label[a].value, a)))
+        labels.extend(label[a] for a in people)
+        for r, name in enumerate(labels):
+            name_rank.append(name_rank[-1] if r and labels[r - 1].value == name.value else r)
 
     by_paper: dict = {}  # a paper's IRI (or blank node) -> its authors' IRIs
     for paper, a in _read_while(store, _AUTHOR_EDGES, read_names):
@@ -323,18 +334,8 @@ def _all_pairs(store) -> list[list]:
                 by_paper[key] = [a.value]
             else:
                 found.append(a.value)
-    label = {}
-    for a in set().union(*by_paper.values()):
-        name = get(a)
-        if name is not None:
-            label[a] = _min_name(name) if type(name) is list else name
-    people = sorted(label, key=lambda a: (label[a].value, a))
     n = len(people)
     number = {a: r for r, a in enumerate(people)}
-    labels = [label[a] for a in people]
-    name_rank = []  # per person, the number of the first of their namesakes
-    for r, name in enumerate(labels):
-        name_rank.append(name_rank[-1] if r and labels[r - 1].value == name.value else r)
 
     titles: list[tuple[str, ...]] = []  # per numbered paper, its titles
     first: dict[int, int] = {}  # pair -> its first paper
