@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import bisect
 import heapq
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import networkx as nx
@@ -256,9 +256,10 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
                 if q.object != author:
                     joint.setdefault(q.object, set()).add(paper)
 
+    found: dict = {}
     for a, name, _ in _read_while(store, _NAMES_AROUND, read_papers, bound):
-        found = names.get(a)
-        names[a] = name if found is None or name.value < found.value else found
+        found.setdefault(a, []).append(name)
+    names = {a: _min_name(found[a]) for a in found}
     # the query's joins: a co-author without a name drops out
     return {a: papers for a, papers in joint.items() if a in names}, titles, names
 
@@ -412,23 +413,10 @@ def _read_while(store, query: str, work: Callable[[], None], substitutions: dict
     if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore
         work()
         return rows()
-    written: list = []
-
-    def dump() -> None:
-        try:
-            written.append(rows().serialize(format=ox.QueryResultsFormat.TSV))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            written.append(exc)
-
-    thread = threading.Thread(target=dump, daemon=True)
-    thread.start()
-    try:
+    with ThreadPoolExecutor(1) as pool:
+        written = pool.submit(lambda: rows().serialize(format=ox.QueryResultsFormat.TSV))
         work()
-    finally:
-        thread.join()
-    if isinstance(written[0], BaseException):
-        raise written[0]
-    return ox.parse_query_results(written[0], format=ox.QueryResultsFormat.TSV)
+        return ox.parse_query_results(written.result(), format=ox.QueryResultsFormat.TSV)
 
 
 def _titles_of(store, paper):

@@ -24,8 +24,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -133,24 +133,15 @@ def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int) -> list
     """Dump `graphs` as N-Triples into `parts` files, one thread each: Oxigraph
     decodes terms without the GIL, so the threads share the cores."""
     files = [os.path.join(folder, f"part-{i}.nt") for i in range(parts)]
-    failures: list[BaseException] = []
 
     def work(share: list, name: str) -> None:
-        try:
-            with open(name, "wb") as out:
-                for graph in share:
-                    _dump(store, graph, out)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            failures.append(exc)
+        with open(name, "wb") as out:
+            for graph in share:
+                _dump(store, graph, out)
 
-    threads = [threading.Thread(target=work, args=(graphs[i::parts], name), daemon=True)
-               for i, name in enumerate(files)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
+    with ThreadPoolExecutor(parts) as pool:
+        for done in [pool.submit(work, graphs[i::parts], name) for i, name in enumerate(files)]:
+            done.result()
     return files
 
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gc
 import os
 import shutil
-import threading
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
@@ -100,29 +100,24 @@ class Staging:
         breaks and StoreError says why; an error of the caller's is raised as it is,
         once the loader has taken what was written and stopped."""
         read_end, write_end = os.pipe()
-        failure: list[BaseException] = []
 
         def load() -> None:
             try:
                 self.store.bulk_load(path=f"/dev/fd/{read_end}", format=ox.RdfFormat.N_QUADS)
-            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
-                failure.append(exc)
             finally:
                 os.close(read_end)  # a writer then gets EPIPE rather than wait forever
 
-        thread = threading.Thread(target=load, name="kg-bulk-load", daemon=True)
-        thread.start()
-        try:
-            with open(write_end, "wb", buffering=1 << 20) as out:
-                yield out
-        except BrokenPipeError:
-            thread.join()
-            if not failure:
-                raise
-        finally:
-            thread.join()
-        if failure:
-            raise StoreError(f"bulk loading into {self.dir} failed: {failure[0]}") from failure[0]
+        with ThreadPoolExecutor(1, thread_name_prefix="kg-bulk-load") as pool:
+            loaded = pool.submit(load)
+            try:
+                with open(write_end, "wb", buffering=1 << 20) as out:
+                    yield out
+            except BrokenPipeError:
+                if loaded.exception() is None:
+                    raise
+            failure = loaded.exception()  # waits for the loader
+        if failure is not None:
+            raise StoreError(f"bulk loading into {self.dir} failed: {failure}") from failure
 
     def commit(self, *, optimize: bool = True) -> None:
         """Make this generation live: one atomic rename of the CURRENT symlink.

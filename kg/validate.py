@@ -533,7 +533,7 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
         having = "" if int(low) == 1 else f" GROUP BY ?this HAVING (COUNT(DISTINCT ?o) >= {int(low)})"
         # few nodes, one predicate: a lookup each (MINUS would read every ?o of the path in
         # the store first); a longer path is evaluated whole per node by Oxigraph: MINUS
-        if few and not having and re.fullmatch(r"<[^<>]*>", path):
+        if few and not having and len(steps) == 1 and steps[0][1]:
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?o }} }}")
         else:
             inner = f"{{ {scan} }}" if not having else f"{{ SELECT ?this WHERE {{ {scan} }}{having} }}"
