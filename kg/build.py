@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import os
 import re
 import time
@@ -22,6 +23,7 @@ import pyoxigraph as ox
 from kg import reconcile
 from kg import store as stores
 from kg.errors import SourceError
+from kg.export import StagedExport, StreamedLines
 from kg.mapping import (
     META_GRAPH,
     map_anthology,
@@ -53,6 +55,8 @@ NAME_VARIANTS = "name_variants.yaml"
 PARALLEL_VALIDATION = 100_000
 # quads mapped and written to the bulk loader at a time (~30 MB of quads)
 LOAD_CHUNK = 100_000
+
+_graph_name = operator.attrgetter("graph_name")
 
 # progress(stage, done, total): "reading" counts files, "validating" focus nodes
 Progress = Callable[[str, int, int], None]
@@ -126,8 +130,10 @@ def split_sources(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
 
 
 class Stopwatch(dict):
-    """Seconds spent per build stage (parse, resolve, map, load, reconcile, validate,
-    describe, commit), for `kg build --timings` and bench/anthology.py."""
+    """Seconds spent per build stage (parse, resolve, map, load, reconcile, describe,
+    compact, validate, export, export wait, commit), for `kg build --timings` and
+    bench/anthology.py. The export is written beside compaction and validation:
+    "export wait" is what the build waited for it after them."""
 
     def add(self, stage: str, seconds: float) -> None:
         self[stage] = self.get(stage, 0.0) + seconds
@@ -177,11 +183,12 @@ def stream_anthology(files: Sequence[Path], resolver: NameResolver, digests: Fil
 
 
 def load_streamed(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stopwatch,
-                  chunk: int = LOAD_CHUNK) -> None:
+                  chunk: int = LOAD_CHUNK, lines: StreamedLines | None = None) -> None:
     """Bulk-load a stream of quads, written as N-Quads a chunk at a time to the staging
-    store's loader, which loads meanwhile. "map" counts producing and writing the
-    chunks (less what parse and resolve counted), "load" waiting for the loader to
-    finish after the last one."""
+    store's loader, which loads meanwhile; with `lines`, they are kept for the export
+    too (each graph in the stream must be in it whole). "map" counts producing and
+    writing the chunks (less what parse and resolve counted), "load" waiting for the
+    loader to finish after the last one."""
     def nested() -> float:
         return watch.get("parse", 0.0) + watch.get("resolve", 0.0)
 
@@ -189,8 +196,13 @@ def load_streamed(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stop
         while True:
             before, start = nested(), time.perf_counter()
             batch = list(itertools.islice(quads, chunk))
-            if batch:
+            if lines is None:
                 ox.serialize(batch, out, format=ox.RdfFormat.N_QUADS)
+            else:  # a run of one graph at a time: its name comes off every line at once
+                for graph, run in itertools.groupby(batch, key=_graph_name):
+                    data = ox.serialize(list(run), format=ox.RdfFormat.N_QUADS)
+                    out.write(data)
+                    lines.write(graph, data)
             watch.add("map", time.perf_counter() - start - (nested() - before))
             if not batch:
                 break
@@ -267,7 +279,7 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
           curation: Curation | None = None, on_stage: Callable[[str], None] | None = None,
           review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD,
           name_variants: Path | None = None, progress: Progress | None = None,
-          workers: int | None = None) -> BuildResult:
+          workers: int | None = None, export: tuple[str, Path] | None = None) -> BuildResult:
     """Build (or with `add`, extend) the store from sources; atomic, validate-before-write.
 
     Guide papers are reconciled with the Anthology papers in the store (when there
@@ -276,11 +288,17 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     new sources hold, what the sources they replace held, and the nodes linking to
     either. `name_variants` is the Anthology's name_variants.yaml (default: see
     find_name_variants). `workers` validation processes (default: up to 2 on a large
-    store).
+    store). `export` (format, path): the new store's export, written while it is
+    validated and put in place once the store is live; on failure the file is left
+    as it was.
     """
     if stores.is_url(store):  # a server (see kg.remote)
+        from kg.export import export_file
         from kg.remote import build_remote
-        return build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
+        result = build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
+        if export is not None and result.written:
+            export_file(stores.open_store(store), *export)
+        return result
     stage_note = on_stage or (lambda _msg: None)
     watch = Stopwatch()
     clock = time.perf_counter
@@ -294,58 +312,81 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
     links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
     watch.add("parse", clock() - start)  # guides: read, resolved and mapped together
-    with stores.staging(store, extend=add) as staging:
-        start = clock()
-        replaced = [*graphs, meta, links]
-        # the meta graph is rewritten after validation and names every source: not a seed
-        before = _contents(staging.store, [*graphs, links], meta) if add else None
-        staging.replace_graphs(replaced)
-        staging.add(quads, bulk=not add or len(quads) > 100_000)
-        watch.add("load", clock() - start)
-        if collections:
-            stage_note("reading Anthology collections")
-            with stores.collector_paused():
-                load_streamed(staging, stream_anthology(collections, resolver, progress=progress,
-                                                        watch=watch), watch)
-        stage_note("reconciling")
-        start = clock()
-        rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
-                                        curation=curation, missing_ok=True)
-        staging.add(reconcile.map_reconciliation(rec), bulk=False)
-        issues.extend(rec.issues)
-        watch.add("reconcile", clock() - start)
-        stage_note("validating")
-        start = clock()
-        staging.store.flush()
-        if not add:
-            # compact what the bulk load wrote: its many overlapping files make every
-            # read (validation, then queries) several times slower
-            staging.store.optimize()
-        watch.add("load", clock() - start)
-        start = clock()
-        tick = (lambda done, total: progress("validating", done, total)) if progress else None
-        if add:
-            after = _contents(staging.store, [*graphs, links])
-            focus = _neighbours(staging.store, _changes_of(staging.store, before, after))
-            report = validate_store(staging.store, focus, on_progress=tick)
-        else:
-            size = len(staging.store)
-            count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
-            report = validate_store(staging.store, workers=count, path=str(staging.dir), on_progress=tick)
-        watch.add("validate", clock() - start)
-        if not report.conforms:
-            staging.discard()
-            return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs),
-                               len(quads), dict(watch))
-        start = clock()
-        described = (_describe_delta(staging.store, meta, before, after) if add else None) \
-            or _describe(staging.store, meta)
-        staging.add(described.quads, bulk=False)
-        watch.add("describe", clock() - start)
-        stage_note("writing store")
-        start = clock()
-        total = described.triples + len(set(described.quads))
-        staging.commit(optimize=False)
+    staged = StagedExport(*export) if export is not None else None
+    try:
+        with stores.staging(store, extend=add) as staging:
+            start = clock()
+            replaced = [*graphs, meta, links]
+            # the meta graph is rewritten below and names every source: not a seed
+            before = _contents(staging.store, [*graphs, links], meta) if add else None
+            staging.replace_graphs(replaced)
+            staging.add(quads, bulk=not add or len(quads) > 100_000)
+            watch.add("load", clock() - start)
+            if collections:
+                stage_note("reading Anthology collections")
+                with stores.collector_paused():
+                    load_streamed(staging, stream_anthology(collections, resolver, progress=progress,
+                                                            watch=watch), watch,
+                                  lines=staged.lines if staged is not None else None)
+            stage_note("reconciling")
+            start = clock()
+            rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
+                                            curation=curation, missing_ok=True)
+            staging.add(reconcile.map_reconciliation(rec), bulk=False)
+            issues.extend(rec.issues)
+            watch.add("reconcile", clock() - start)
+            # described before validation, so that the description is validated too
+            start = clock()
+            after = _contents(staging.store, [*graphs, links]) if add else None
+            described = (_describe_delta(staging.store, meta, before, after) if add else None) \
+                or _describe(staging.store, meta)
+            staging.add(described.quads, bulk=False)
+            watch.add("describe", clock() - start)
+            stage_note("validating")
+            start = clock()
+            staging.store.flush()
+            if staged is not None:  # the store is complete: its export is written meanwhile
+                staged.start(staging.store)
+            watch.add("load", clock() - start)
+            if not add:
+                # compact what the bulk load wrote: its many overlapping files make every
+                # read (validation, then queries) several times slower
+                start = clock()
+                staging.store.optimize()
+                watch.add("compact", clock() - start)
+            start = clock()
+            tick = (lambda done, total: progress("validating", done, total)) if progress else None
+            if add:
+                focus = _neighbours(staging.store, _changes_of(staging.store, before, after))
+                focus |= {q.subject.value for q in described.quads if isinstance(q.subject, ox.NamedNode)}
+                report = validate_store(staging.store, focus, on_progress=tick)
+            else:
+                size = len(staging.store)
+                count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
+                report = validate_store(staging.store, workers=count, path=str(staging.dir), on_progress=tick)
+            watch.add("validate", clock() - start)
+            if not report.conforms:
+                if staged is not None:
+                    staged.discard()
+                staging.discard()
+                return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs),
+                                   len(quads), dict(watch))
+            if staged is not None:
+                stage_note("writing export")
+                start = clock()
+                staged.wait()  # the store must stay open until the export has read it
+                watch.add("export wait", clock() - start)
+                watch.add("export", staged.seconds)  # beside compaction and validation
+            stage_note("writing store")
+            start = clock()
+            total = described.triples + len(set(described.quads))
+            staging.commit(optimize=False)
+    except BaseException:
+        if staged is not None:
+            staged.discard()
+        raise
+    if staged is not None:
+        staged.publish()
     if rec.links:
         reconcile.write_review(review_file.path, rec, review_file)
     watch.add("commit", clock() - start)

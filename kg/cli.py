@@ -105,12 +105,17 @@ class ProgressBars:
 @click.option("--name-variants", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The Anthology's name_variants.yaml (default: beside the collections, "
                    "in ../yaml/, else the bundled copy).")
+@click.option("--export", "export_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              metavar="FILE", help="Also write the new store's export to FILE (as `kg export -o FILE` "
+                                   "would, but while validating); left as it was if the build fails.")
+@click.option("--export-format", type=click.Choice(list(export.FORMATS)), default="turtle",
+              show_default=True, help="Format of the --export file.")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took (on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or progress.")
 @_store_option
 def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_file: Path | None,
-          threshold: float, name_variants: Path | None, timings: bool, quiet: bool,
-          store: str | None) -> None:
+          threshold: float, name_variants: Path | None, export_path: Path | None, export_format: str,
+          timings: bool, quiet: bool, store: str | None) -> None:
     """Build the store from SOURCES (default: the bundled guide and Anthology files), validating first.
 
     SOURCES are guide text files, Turtle / N-Triples files, and ACL Anthology
@@ -127,7 +132,8 @@ def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_fi
     with ProgressBars(enabled=interactive) as bars:
         result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation),
                                 on_stage=bars.note, review=review_file, threshold=threshold,
-                                name_variants=name_variants, progress=bars.update)
+                                name_variants=name_variants, progress=bars.update,
+                                export=(export_format, export_path) if export_path else None)
     if timings:
         click.echo("kg: seconds per stage: " + ", ".join(
             f"{stage} {seconds:.2f}" for stage, seconds in result.timings.items()), err=True)

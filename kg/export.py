@@ -14,6 +14,11 @@ sorted one at a time in Python; Turtle and TriG are
 the sorted lines streamed back through Oxigraph's serialiser, which groups
 consecutive subjects. Nothing holds more than one graph's lines in Python, so a
 multi-gigabyte store exports in a few hundred MB.
+
+Decoding quads back out of the store is most of an export's time, so a build
+that exports (`StagedExport`) keeps the N-Triples lines of the graphs it streams
+in as they go by (`StreamedLines`), and dumps only the other graphs; it writes
+the export while it validates and renames it into place once the store is live.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -43,6 +50,7 @@ FORMATS = {
     "trig": ox.RdfFormat.TRIG,
     "jsonld": None,  # rdflib's serialiser, then normalised
 }
+GRAPHLESS = ("turtle", "ntriples", "jsonld")  # the union of the graphs' triples
 SUFFIXES = {"turtle": ".ttl", "ntriples": ".nt", "nquads": ".nq", "trig": ".trig", "jsonld": ".jsonld"}
 
 SORT = shutil.which("sort")  # coreutils sort; None: sort in Python (all lines in memory)
@@ -70,9 +78,12 @@ def export_file(store, fmt: str, path: str | Path) -> None:
         export_to(store, fmt, handle)
 
 
-def export_to(store, fmt: str, out: BinaryIO) -> None:
-    """Write the export of `store` in `fmt` to the binary stream `out`."""
+def export_to(store, fmt: str, out: BinaryIO, streamed: StreamedLines | None = None) -> None:
+    """Write the export of `store` in `fmt` to the binary stream `out`; with `streamed`,
+    the triples of its graphs are taken from it rather than from the store."""
     _check(fmt)
+    if streamed is not None and fmt not in GRAPHLESS:
+        raise ExportError(f"{fmt} keeps graphs: it cannot take streamed triples")
     if not isinstance(store, ox.Store):  # e.g. a RemoteStore: copy it, then dump as usual
         local = ox.Store()
         local.extend(store.quads_for_pattern(None, None, None, None))
@@ -83,7 +94,7 @@ def export_to(store, fmt: str, out: BinaryIO) -> None:
         ox.serialize(ox.parse(input=_Reader(_sorted_nquads(store)), format=ox.RdfFormat.N_QUADS),
                      output=out, format=ox.RdfFormat.TRIG, prefixes=PREFIXES)
     else:
-        with _sorted_ntriples(store) as lines:
+        with _sorted_ntriples(store, streamed) as lines:
             if fmt == "ntriples":
                 shutil.copyfileobj(lines, out, _CHUNK)
             elif fmt == "turtle":
@@ -146,21 +157,27 @@ def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int) -> list
 
 
 @contextmanager
-def _sorted_ntriples(store: ox.Store) -> Iterator[BinaryIO]:
-    """A stream of the distinct triples of all graphs as sorted N-Triples lines."""
+def _sorted_ntriples(store: ox.Store, streamed: StreamedLines | None = None) -> Iterator[BinaryIO]:
+    """A stream of the distinct triples of all graphs as sorted N-Triples lines (those
+    of the graphs in `streamed` read from it, the others dumped from the store)."""
+    graphs = [g for g in _graphs(store) if streamed is None or g not in streamed.graphs]
+    kept = [streamed.finish()] if streamed is not None else []
     if SORT is None:
         lines = set()
-        for graph in _graphs(store):
+        for graph in graphs:
             buf = io.BytesIO()
             _dump(store, graph, buf)
             lines.update(buf.getvalue().split(b"\n"))
+        for name in kept:
+            with open(name, "rb") as handle:
+                lines.update(handle.read().split(b"\n"))
         lines.discard(b"")
         yield io.BytesIO(b"".join(line + b"\n" for line in sorted(lines)))
         return
     env = {**os.environ, "LC_ALL": "C"}
     parts = max(1, min(DUMP_THREADS, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="kg-export-") as folder, tempfile.TemporaryFile() as errors:
-        files = _dump_graphs(store, _graphs(store), folder, parts)
+        files = _dump_graphs(store, graphs, folder, parts) + kept
         try:
             proc = subprocess.Popen([SORT, "-u", "-S", SORT_BUFFER, f"--parallel={parts}", "-T", folder,
                                      *files], stdout=subprocess.PIPE, stderr=errors, env=env)
@@ -178,6 +195,101 @@ def _sorted_ntriples(store: ox.Store) -> Iterator[BinaryIO]:
                 proc.kill()
             proc.wait()
             proc.stdout.close()
+
+
+class StreamedLines:
+    """The N-Triples lines of graphs a build streams into its store, kept in a
+    temporary file for that build's export, so that the export need not decode them
+    back out of the store: for the whole Anthology that took 17 of the export's 29 s,
+    keeping the lines well under one."""
+
+    def __init__(self) -> None:
+        self.graphs: set[ox.NamedNode] = set()
+        self._folder = tempfile.mkdtemp(prefix="kg-streamed-")
+        self.path = os.path.join(self._folder, "streamed.nt")
+        self._out: BinaryIO | None = open(self.path, "wb", buffering=_CHUNK)
+
+    def write(self, graph: ox.NamedNode, nquads: bytes) -> None:
+        """Keep N-Quads lines whose graph is `graph`, as triples. Only a line's end has
+        a raw newline (N-Quads escapes it in literals), and there " <graph> ." is the
+        graph, so one replace takes it out of every line."""
+        if self._out is None:
+            raise ExportError("streamed lines written after the export began")
+        self.graphs.add(graph)
+        self._out.write(nquads.replace(f" {graph} .\n".encode(), b" .\n"))
+
+    def finish(self) -> str:
+        """The file, complete: no more lines are taken."""
+        if self._out is not None:
+            self._out.close()
+            self._out = None
+        return self.path
+
+    def remove(self) -> None:
+        self.finish()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+class StagedExport:
+    """An export a build writes while it validates: a thread writes it to a temporary
+    file beside `path`, which `publish` renames into place once the store is live and
+    `discard` removes otherwise. For the formats that hold the union of the graphs,
+    `lines` keeps what the build streams into the store (see StreamedLines)."""
+
+    def __init__(self, fmt: str, path: str | Path):
+        _check(fmt)
+        self.fmt, self.path = fmt, Path(path)
+        self._tmp = _temp_beside(self.path)  # now: a bad path fails before the build
+        self.lines = StreamedLines() if fmt in GRAPHLESS and SORT is not None else None
+        self._pool: ThreadPoolExecutor | None = None
+        self._job = None
+        self.seconds = 0.0  # how long writing it took, once written
+
+    def start(self, store: ox.Store) -> None:
+        """Begin writing the export of `store`, which must not change from here on."""
+        def write() -> None:
+            began = time.perf_counter()
+            with open(self._tmp, "wb") as handle:
+                export_to(store, self.fmt, handle, self.lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+            self.seconds = time.perf_counter() - began
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="kg-export")
+        self._job = self._pool.submit(write)
+
+    def wait(self) -> None:
+        """Until the export is written; ExportError if it could not be."""
+        if self._job is None:
+            raise ExportError("the export was never started")
+        try:
+            self._job.result()
+        except OSError as exc:
+            raise ExportError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            self._pool.shutdown()
+
+    def publish(self) -> None:
+        """Put the written export in place of `path`, whole."""
+        self.wait()
+        try:
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise ExportError(f"cannot write {self.path}: {exc.strerror or exc}") from exc
+        finally:
+            self._clean()
+
+    def discard(self) -> None:
+        """Leave `path` as it was (waiting for a running export to end first)."""
+        if self._job is not None:
+            self._job.exception()
+            self._pool.shutdown()
+        self._clean()
+
+    def _clean(self) -> None:
+        Path(self._tmp).unlink(missing_ok=True)
+        if self.lines is not None:
+            self.lines.remove()
 
 
 class _Reader(io.RawIOBase):
@@ -218,16 +330,26 @@ def _jsonld(ntriples: bytes) -> bytes:
     return (json.dumps(out, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
 
 
+def _temp_beside(path: Path) -> str:
+    """A new empty file in the directory of `path`, to be renamed over it."""
+    directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        raise ExportError(f"cannot write {path}: directory {directory} does not exist")
+    tmp = str(directory / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    try:  # mode 0666 less the umask, as the file itself would get (mkstemp: 0600)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    return tmp
+
+
 @contextmanager
 def _atomic(path: str | Path) -> Iterator[BinaryIO]:
     """A file handle whose contents replace `path` whole, only if the block succeeds."""
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ExportError(f"cannot write {path}: directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    tmp = _temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with open(tmp, "wb") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -98,12 +98,15 @@ class Staging:
         GIL, so it loads while the caller maps more: the whole Anthology's map + load
         took 58 s one chunk after the other, 36 s so. If the loader fails, the pipe
         breaks and StoreError says why; an error of the caller's is raised as it is,
-        once the loader has taken what was written and stopped."""
+        once the loader has taken what was written and stopped. The lines are meant to
+        be Oxigraph's own serialisation of terms (ox.serialize): their IRIs are not
+        checked again, which saves 5 of the loader's 50 CPU-seconds on the Anthology."""
         read_end, write_end = os.pipe()
 
         def load() -> None:
             try:
-                self.store.bulk_load(path=f"/dev/fd/{read_end}", format=ox.RdfFormat.N_QUADS)
+                # lenient: no second check of IRIs that Oxigraph serialised itself
+                self.store.bulk_load(path=f"/dev/fd/{read_end}", format=ox.RdfFormat.N_QUADS, lenient=True)
             finally:
                 os.close(read_end)  # a writer then gets EPIPE rather than wait forever
 

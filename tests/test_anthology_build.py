@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import gzip
 import re
+import tempfile
 import threading
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -17,9 +18,11 @@ from click.testing import CliRunner
 from conftest import FIXTURES, ROOT, SEED
 from rdflib.compare import isomorphic
 
+from kg import export
 from kg import store as stores
 from kg.build import build, load_resolver, stream_anthology
 from kg.cli import main
+from kg.errors import ExportError
 from kg.mapping import source_iri
 from kg.namespaces import PRO, SCHEMA, mint
 
@@ -223,3 +226,84 @@ def test_adding_a_collection_streams_it_into_the_store_and_adding_it_again_repla
     # and the store is the one a build of both at once makes
     assert runner.invoke(main, ["build", str(SEED), str(tiny), "--store", str(together)]).exit_code == 0
     assert runner.invoke(main, [*export, str(together)]).stdout == first
+
+
+COLLECTIONS = [TINY, FIXTURES / "anthology" / "P99.xml", FIXTURES / "anthology" / "W99.xml.gz"]
+
+
+@pytest.fixture
+def own_tmp(tmp_path, monkeypatch) -> Path:
+    """A temporary directory of the test's own, to see that nothing is left in it."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("fmt", ["turtle", "ntriples", "jsonld", "nquads"])
+def test_build_export_is_the_file_kg_export_writes_with_streamed_graphs_not_read_back(
+        runner, tmp_path, own_tmp, monkeypatch, fmt):
+    dumped: list[str] = []
+    real_dump = export._dump
+    monkeypatch.setattr(export, "_dump", lambda store, graph, out: (dumped.append(str(graph)),
+                                                                   real_dump(store, graph, out)))
+    store, target = tmp_path / "store", tmp_path / f"out{export.SUFFIXES[fmt]}"
+    out = runner.invoke(main, ["build", str(SEED), *map(str, COLLECTIONS), "--name-variants", str(VARIANTS),
+                               "--store", str(store), "--export", str(target), "--export-format", fmt])
+    assert out.exit_code == 0, out.output
+    streamed = {str(source_iri(p.name)) for p in COLLECTIONS}
+    if fmt == "nquads":  # keeps graphs: every graph is read from the store
+        assert streamed <= set(dumped)
+    else:  # the collections' triples came from the build's stream, the rest from the store
+        assert not streamed & set(dumped) and str(source_iri(SEED.name)) in dumped
+    dumped.clear()
+    assert target.read_bytes() == runner.invoke(main, ["export", "-f", fmt, "--store", str(store)]).stdout_bytes
+    assert streamed <= set(dumped)
+    assert not list(tmp_path.glob(".out*")) and not list(own_tmp.iterdir())
+
+
+def test_build_export_keeps_the_previous_file_when_the_build_fails(runner, tmp_path, own_tmp):
+    target = tmp_path / "out.ttl"
+    target.write_text("previous", encoding="utf-8")
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<https://w3id.org/kg/id/paper/x> a <http://schema.org/ScholarlyArticle> ;\n"
+                      "    <https://w3id.org/kg/ontology#asteriskMarked> true .\n", encoding="utf-8")
+    store = tmp_path / "store"
+    args = ["--store", str(store), "--export", str(target)]
+    out = runner.invoke(main, ["build", str(SEED), str(TINY), str(broken), *args])
+    assert out.exit_code == 1, out.output  # violations: nothing written
+    assert not stores.exists(store)
+    for bad, what in broken_copies(tmp_path):  # bad input: exit 2
+        out = runner.invoke(main, ["build", str(SEED), str(bad), *args])
+        assert out.exit_code == 2 and what in out.stderr, out.output
+    assert target.read_text(encoding="utf-8") == "previous"
+    assert not list(tmp_path.glob(".out.ttl.*")) and not list(own_tmp.iterdir())
+    out = runner.invoke(main, ["build", "--export", str(tmp_path / "no" / "out.ttl"), str(SEED), "--store",
+                               str(store)])
+    assert out.exit_code == 2 and "directory" in out.stderr and not stores.exists(store)
+
+
+def test_build_add_export_reads_the_rest_of_the_store(runner, tmp_path):
+    store, target = tmp_path / "store", tmp_path / "out.ttl"
+    assert runner.invoke(main, ["build", str(SEED), "--store", str(store)]).exit_code == 0
+    out = runner.invoke(main, ["build", "--add", str(TINY), "--store", str(store), "--export", str(target)])
+    assert out.exit_code == 0, out.output
+    assert target.read_bytes() == runner.invoke(main, ["export", "--store", str(store)]).stdout_bytes
+    assert b"2099.tiny" in target.read_bytes() and b"amazon-acl-2024-guide" in target.read_bytes()
+
+
+def test_streamed_lines_take_the_graph_off_each_line_and_nothing_else(tmp_path):
+    graph = ox.NamedNode("urn:g")
+    tricky = [ox.Literal("ends like a quad <urn:g> .\nnext line <urn:g> ."), ox.Literal("<urn:g> ."),
+              ox.Literal(" <urn:g> .", language="en"), ox.NamedNode("urn:g"), ox.Literal("x\r\n\"q\" \\")]
+    quads = [ox.Quad(ox.NamedNode(f"urn:s{i}"), ox.NamedNode("urn:p"), o, graph) for i, o in enumerate(tricky)]
+    lines = export.StreamedLines()
+    try:
+        lines.write(graph, ox.serialize(quads, format=ox.RdfFormat.N_QUADS))
+        kept = Path(lines.finish()).read_bytes()
+        assert {q.triple for q in ox.parse(kept, format=ox.RdfFormat.N_TRIPLES)} == {q.triple for q in quads}
+        with pytest.raises(ExportError):
+            lines.write(graph, b"")
+    finally:
+        lines.remove()
+    assert not Path(lines.path).parent.exists()
