@@ -207,7 +207,7 @@ class StreamedLines:
         self.graphs: set[ox.NamedNode] = set()
         self._folder = tempfile.mkdtemp(prefix="kg-streamed-")
         self.path = os.path.join(self._folder, "streamed.nt")
-        self._out: BinaryIO | None = open(self.path, "wb", buffering=_CHUNK)
+        self._out: BinaryIO | None = open(self.path, "wb", buffering=_CHUNK)  # noqa: SIM115 - closed by finish()
 
     def write(self, graph: ox.NamedNode, nquads: bytes) -> None:
         """Keep N-Quads lines whose graph is `graph`, as triples. Only a line's end has
