@@ -528,7 +528,15 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
         return None
     path, scan = _path_text(steps), _path_scan(steps)
     queries = []
-    low = shapes.value(prop, SH.minCount)
+    low, high = shapes.value(prop, SH.minCount), shapes.value(prop, SH.maxCount)
+    if low is not None and int(low) == 1 and high is not None and not (few and len(steps) == 1 and steps[0][1]):
+        # "exactly one" in one pass, the focus nodes and the path's pairs grouped by
+        # node: 0.67 s for 377 k authorship nodes where MINUS + GROUP BY took 1.2 s.
+        # COUNT without DISTINCT: a value stated in two graphs counts twice, which can
+        # only add candidates, and none is missed (one row is one value)
+        queries.append(f"SELECT ?this WHERE {{ {{ {targets} }} UNION {{ {scan} }} }} GROUP BY ?this "
+                       f"HAVING (COUNT(?o) < 1 || COUNT(?o) > {int(high)})")
+        low = high = None
     if low is not None and int(low) > 0:
         having = "" if int(low) == 1 else f" GROUP BY ?this HAVING (COUNT(DISTINCT ?o) >= {int(low)})"
         # few nodes, one predicate: a lookup each (MINUS would read every ?o of the path in
@@ -538,7 +546,6 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
         else:
             inner = f"{{ {scan} }}" if not having else f"{{ SELECT ?this WHERE {{ {scan} }}{having} }}"
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} MINUS {inner} }}")
-    high = shapes.value(prop, SH.maxCount)
     if high is not None:
         queries.append(f"SELECT ?this WHERE {{ {scan} }} GROUP BY ?this "
                        f"HAVING (COUNT(DISTINCT ?o) > {int(high)})")
