@@ -124,6 +124,7 @@ def child_kg(args) -> None:
     notes: list[tuple[str, float]] = []
     start = time.perf_counter()
     target = store.parent / f"{store.name}.ttl"
+    target.parent.mkdir(parents=True, exist_ok=True)
     result = build(sources, store=store, name_variants=args.anthology / "yaml" / "name_variants.yaml",
                    on_stage=lambda note: notes.append((note, time.perf_counter())),
                    export=("turtle", target))
