@@ -579,8 +579,14 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
                        f"FILTER (COALESCE(!({' && '.join(f'({c})' for c in ok)}), true)) }}")
     cls = shapes.value(prop, SH["class"])
     if cls is not None:
-        queries.append(f"SELECT DISTINCT ?this WHERE {{ {scan} MINUS {{ ?o a ?k . "
-                       f"?k <{rdflib.RDFS.subClassOf}>* <{cls}> }} }}")
+        typed = f"?o a ?k . ?k <{rdflib.RDFS.subClassOf}>* <{cls}>"
+        if few:  # the focus nodes' own values only: scanning the predicate store-wide
+            # flags every node using it for something else (schema:isPartOf: 210 k
+            # papers, each then looked up to be dropped as no focus node)
+            queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} ?this {path} ?o "
+                           f"FILTER NOT EXISTS {{ {typed} }} }}")
+        else:
+            queries.append(f"SELECT DISTINCT ?this WHERE {{ {scan} MINUS {{ {typed} }} }}")
     other = shapes.value(prop, SH.equals)
     if other is not None:
         if not isinstance(other, rdflib.URIRef):
