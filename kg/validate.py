@@ -347,17 +347,18 @@ def _run_batches(store: ox.Store, jobs: list[tuple[str, list]], on_batch=None) -
 
 
 @lru_cache(maxsize=1)
-def _sparql_screens() -> dict[str, list[str] | None]:
-    """Per node shape: its SPARQL constraints as batch queries over `?this`, or None
-    when the shape has constraints of its own that are not SPARQL (sh:nodeKind)."""
+def _sparql_screens() -> dict[str, list[tuple[str, str]] | None]:
+    """Per node shape: its SPARQL constraints as (batch query over `?this` with a
+    VALUES slot, whole-store query: the constraint's kg:storeScreen if it has one), or
+    None when the shape has constraints of its own that are not SPARQL (sh:nodeKind)."""
     shapes = shapes_graph()
     prefixes = "".join(f"PREFIX {p}: <{n}>\n" for decl in shapes.objects(None, SH.declare)
                        for p, n in [(shapes.value(decl, SH.prefix), shapes.value(decl, SH.namespace))])
-    out: dict[str, list[str] | None] = {}
+    out: dict[str, list[tuple[str, str]] | None] = {}
     for node in set(shapes.subjects(SH.sparql, None)) | set(shapes.subjects(SH.nodeKind, None)):
         if (node, rdflib.RDF.type, SH.NodeShape) not in shapes:
             continue
-        queries: list[str] | None = []
+        queries: list[tuple[str, str]] | None = []
         if shapes.value(node, SH.nodeKind) is not None:
             queries = None
         for constraint in shapes.objects(node, SH.sparql):
@@ -368,7 +369,9 @@ def _sparql_screens() -> dict[str, list[str] | None]:
                 queries = None
                 break
             body = text.replace("$this", "?this")
-            queries.append(prefixes + body[:where.end()] + " VALUES ?this { %s } " + body[where.end():])
+            whole = shapes.value(constraint, rdflib.URIRef(KG + "storeScreen"))
+            queries.append((prefixes + body[:where.end()] + " VALUES ?this { %s } " + body[where.end():],
+                            prefixes + (str(whole).replace("$this", "?this") if whole is not None else body)))
         out[str(node)] = queries
     return out
 
@@ -390,7 +393,7 @@ def _sparql_candidates(store: ox.Store, name: str, nodes: list) -> list:
     # of 200), so the batch is screened in slices
     for start in range(0, len(iris), SCREEN_SLICE):
         values = " ".join(f"<{n}>" for n in iris[start:start + SCREEN_SLICE])
-        for query in queries:
+        for query, _whole in queries:
             for row in store.query(query % values, use_default_graph_as_union=True):
                 this = row["this"]
                 if isinstance(this, ox.NamedNode):
@@ -795,8 +798,8 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
                 steps.append((None, focus_of(found)))
             else:
                 found = set()
-                for query in own:
-                    found |= screen.rows(query.replace("VALUES ?this { %s }", ""))
+                for _batch, whole in own:
+                    found |= screen.rows(whole)
                 steps.append((None, focus_of(found)))
         for prop in props:
             queries = _screen_queries(prop.node, targets, few=count < FEW_FOCUS_NODES)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
+import rdflib
 from rdflib import Graph
+from rdflib.namespace import SH
 
 import kg.validate as validate_module
 from kg.validate import validate_graph, validate_store
@@ -144,3 +146,30 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
     expected = pairs(f"?this {path} ?o")
     assert len(expected) > 10
     assert pairs(validate_module._path_scan(steps)) == expected
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if any(str(k).endswith(("PaperShape-duplicatePosition",
+                                                                         "PaperShape-positionGap"))
+                                                         for k in c.expect)], ids=lambda c: c.id)
+def test_a_store_screen_selects_what_its_constraint_reports(case):
+    """A SPARQL constraint's kg:storeScreen (its whole-store form, hash-joined) selects
+    the same focus nodes as its own query, on the broken cases of the byline."""
+    from kg.namespaces import KG
+    from kg.validate import shapes_graph
+
+    shapes = shapes_graph()
+    screened = [c for c in shapes.subjects(rdflib.URIRef(KG + "storeScreen"), None)]
+    assert len(screened) == 2
+    store = _store(broken(case.update))
+    prefixes = f"PREFIX pro: <{PRO}>\nPREFIX schema: <{SCHEMA}>\n"
+
+    def nodes(text) -> set:
+        query = prefixes + str(text).replace("$this", "?this")
+        return {row["this"] for row in store.query(query, use_default_graph_as_union=True)}
+
+    found = set()
+    for constraint in screened:
+        own = nodes(shapes.value(constraint, SH.select))
+        assert nodes(shapes.value(constraint, rdflib.URIRef(KG + "storeScreen"))) == own
+        found |= own
+    assert found  # each case breaks the byline of one paper
