@@ -520,9 +520,15 @@ def _path_scan(steps: list[tuple[str, bool]]) -> str:
 FEW_FOCUS_NODES = 20_000
 
 
-def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
+# sh:class and sh:maxCount are screened from the focus nodes' own values when those
+# are fewer than 1/NARROW of the triples of the path's first predicate
+NARROW = 20
+
+
+def _screen_queries(prop, targets: str, few: bool = False, narrow=None) -> list[str] | None:
     """SPARQL selecting ?this for every focus node that may fail property shape
-    `prop` (plus others: false positives are filtered by pyshacl), or None."""
+    `prop` (plus others: false positives are filtered by pyshacl), or None.
+    `narrow(predicate)`: whether the focus nodes are few beside that predicate's uses."""
     shapes = shapes_graph()
     if any(p not in _SCREENED for p in shapes.predicates(prop)):
         return None
@@ -530,6 +536,10 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     if steps is None:
         return None
     path, scan = _path_text(steps), _path_scan(steps)
+    # few nodes beside a common predicate: read from the nodes, not store-wide (a
+    # topic scheme's prov:wasDerivedFrom among 791 k, volumes' schema:isPartOf among
+    # 210 k, each flagged node then looked up to be dropped)
+    own = few and narrow is not None and narrow(steps[0][0])
     queries = []
     low, high = shapes.value(prop, SH.minCount), shapes.value(prop, SH.maxCount)
     if low is not None and int(low) == 1 and high is not None and not (few and len(steps) == 1 and steps[0][1]):
@@ -549,9 +559,8 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
         else:
             inner = f"{{ {scan} }}" if not having else f"{{ SELECT ?this WHERE {{ {scan} }}{having} }}"
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} MINUS {inner} }}")
-    if high is not None:  # with few nodes, only theirs: a store-wide count of a common
-        # predicate (prov:wasDerivedFrom on a topic scheme: 791 k) takes seconds
-        queries.append(f"SELECT ?this WHERE {{ {f'{targets} ?this {path} ?o' if few else scan} }} "
+    if high is not None:
+        queries.append(f"SELECT ?this WHERE {{ {f'{targets} ?this {path} ?o' if own else scan} }} "
                        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?o) > {int(high)})")
     ok = []
     datatype = shapes.value(prop, SH.datatype)
@@ -584,9 +593,7 @@ def _screen_queries(prop, targets: str, few: bool = False) -> list[str] | None:
     cls = shapes.value(prop, SH["class"])
     if cls is not None:
         typed = f"?o a ?k . ?k <{rdflib.RDFS.subClassOf}>* <{cls}>"
-        if few:  # the focus nodes' own values only: scanning the predicate store-wide
-            # flags every node using it for something else (schema:isPartOf: 210 k
-            # papers, each then looked up to be dropped as no focus node)
+        if own:
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} ?this {path} ?o "
                            f"FILTER NOT EXISTS {{ {typed} }} }}")
         else:
@@ -697,6 +704,16 @@ class _Screen:
                 use_default_graph_as_union=True)))[0].value)
         return found
 
+    def used_more(self, predicate: str, times: int) -> bool:
+        """Whether more than `times` triples have `predicate` (read no further)."""
+        key = f"{predicate} {times}"
+        found = self._counts.get(key)
+        if found is None:
+            found = self._counts[key] = int(next(iter(self.store.query(
+                f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ ?s <{predicate}> ?o }} LIMIT {times + 1} }}",
+                use_default_graph_as_union=True)))[0].value)
+        return found > times
+
     def run_in_workers(self, queries: list[str], path: str, workers: int) -> None:
         """Answer `queries` in `workers` processes, each with its own read-only view of
         the store at `path`: the screen is Oxigraph's work, and runs one query per core."""
@@ -803,7 +820,8 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
                     found |= screen.rows(whole)
                 steps.append((None, focus_of(found)))
         for prop in props:
-            queries = _screen_queries(prop.node, targets, few=count < FEW_FOCUS_NODES)
+            queries = _screen_queries(prop.node, targets, few=count < FEW_FOCUS_NODES,
+                                      narrow=lambda p, count=count: screen.used_more(p, count * NARROW))
             if queries is None:
                 steps.append(([prop], all_nodes()))
                 continue
