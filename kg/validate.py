@@ -539,10 +539,11 @@ def _screen_queries(prop, targets: str, few: bool = False, narrow=None) -> list[
     # few nodes beside a common predicate: read from the nodes, not store-wide (a
     # topic scheme's prov:wasDerivedFrom among 791 k, volumes' schema:isPartOf among
     # 210 k, each flagged node then looked up to be dropped)
-    own = few and narrow is not None and narrow(steps[0][0])
+    from_nodes = few and narrow is not None and narrow(steps[0][0])
+    lookup = few and len(steps) == 1 and steps[0][1]
     queries = []
     low, high = shapes.value(prop, SH.minCount), shapes.value(prop, SH.maxCount)
-    if low is not None and int(low) == 1 and high is not None and not (few and len(steps) == 1 and steps[0][1]):
+    if low is not None and int(low) == 1 and high is not None and not lookup:
         # "exactly one" in one pass, the focus nodes and the path's pairs grouped by
         # node: 0.67 s for 377 k authorship nodes where MINUS + GROUP BY took 1.2 s.
         # COUNT without DISTINCT: a value stated in two graphs counts twice, which can
@@ -554,13 +555,13 @@ def _screen_queries(prop, targets: str, few: bool = False, narrow=None) -> list[
         having = "" if int(low) == 1 else f" GROUP BY ?this HAVING (COUNT(DISTINCT ?o) >= {int(low)})"
         # few nodes, one predicate: a lookup each (MINUS would read every ?o of the path in
         # the store first); a longer path is evaluated whole per node by Oxigraph: MINUS
-        if few and not having and len(steps) == 1 and steps[0][1]:
+        if lookup and not having:
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} FILTER NOT EXISTS {{ ?this {path} ?o }} }}")
         else:
             inner = f"{{ {scan} }}" if not having else f"{{ SELECT ?this WHERE {{ {scan} }}{having} }}"
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} MINUS {inner} }}")
     if high is not None:
-        queries.append(f"SELECT ?this WHERE {{ {f'{targets} ?this {path} ?o' if own else scan} }} "
+        queries.append(f"SELECT ?this WHERE {{ {f'{targets} ?this {path} ?o' if from_nodes else scan} }} "
                        f"GROUP BY ?this HAVING (COUNT(DISTINCT ?o) > {int(high)})")
     ok = []
     datatype = shapes.value(prop, SH.datatype)
@@ -593,7 +594,7 @@ def _screen_queries(prop, targets: str, few: bool = False, narrow=None) -> list[
     cls = shapes.value(prop, SH["class"])
     if cls is not None:
         typed = f"?o a ?k . ?k <{rdflib.RDFS.subClassOf}>* <{cls}>"
-        if own:
+        if from_nodes:
             queries.append(f"SELECT DISTINCT ?this WHERE {{ {targets} ?this {path} ?o "
                            f"FILTER NOT EXISTS {{ {typed} }} }}")
         else:
