@@ -154,15 +154,27 @@ def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_unt
     assert runner.invoke(main, ["export", "-f", "nquads", "--store", str(store)]).stdout == before
 
 
-def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_error_not_a_hang(tmp_path):
+def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_error_not_a_hang(tmp_path, monkeypatch):
     quads = list(stream_anthology([FIXTURES / "anthology" / "2099.tiny.xml"], load_resolver(None)))
     with stores.staging(tmp_path / "ok", extend=False) as staging:
         with staging.bulk_writer() as out:
             ox.serialize(quads, out, format=ox.RdfFormat.N_QUADS)
         assert set(staging.store) == set(quads)
         staging.discard()
-    # the loader stops at a bad line; writing on (well past a pipe's 64 KiB) must not
-    # block, and the error says what failed
+    # chunks of a few lines, loaded two at a time: writes that split lines anywhere
+    # still give every quad, once
+    data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
+    monkeypatch.setattr(stores, "LOAD_CHUNK_BYTES", 1000)
+    with stores.staging(tmp_path / "chunked", extend=False) as staging:
+        with staging.bulk_writer() as out:
+            for at in range(0, len(data), 7):
+                out.write(data[at:at + 7])
+            assert len(out._loads) >= len(data) // 1000 - 1  # it did load in many chunks
+        assert set(staging.store) == set(quads) and len(staging.store) == len(set(quads))
+        staging.discard()
+    # the loader stops at a bad line; writing on (well past a chunk) must not block,
+    # and the error says what failed
+    monkeypatch.setattr(stores, "LOAD_CHUNK_BYTES", 1 << 16)
     raised: list[BaseException] = []
 
     def write_bad() -> None:
