@@ -7,9 +7,9 @@
 The graphs use the vocabulary the guide mapping produces (kg/mapping.py): papers
 (schema:ScholarlyArticle with schema:name, schema:author, dcterms:subject and
 schema:about), one pro:RoleInTime slot per author (pro:withRole pro:author,
-pro:isHeldBy, pro:relatesToDocument, schema:position, kg:printedName, and
-pro:holdsRoleInTime back), people (schema:Person, schema:name) and ~200 topics
-(skos:Concept, skos:prefLabel, schema:name), all in one named graph. Author
+pro:isHeldBy, pro:relatesToDocument, schema:position, kg:printedName), people
+(schema:Person, schema:name) and ~200 topics (skos:Concept, skos:prefLabel,
+schema:name), all in one named graph. Author
 productivity follows a Zipf law; papers have 1-6 authors, 3 on average; topics are
 Zipf-distributed too, with each author leaning to a few topics. The generator is
 seeded: the same size and seed give the same bytes.
@@ -49,7 +49,7 @@ BASE = "https://w3id.org/kg/id/"
 GRAPH = BASE + "source/synthetic"
 
 TOPICS = 200
-TRIPLES_PER_PAPER = 4 + 8 * 3  # type, name, subject, about + 8 per author (3 on average)
+TRIPLES_PER_PAPER = 4 + 7 * 3  # type, name, subject, about + 7 per author (3 on average)
 SIZES = {"10k": 10_000, "200k": 200_000, "2M": 2_000_000}
 TARGET_SECONDS, TARGET_GB = 10.0, 2.0  # on 2M triples, top 100 pairs
 
@@ -107,7 +107,7 @@ def generate(triples: int, seed: int = 42):
     used: set[int] = set()
     author_p, subject_p, about_p = _iri(SCHEMA + "author"), _iri(DCTERMS + "subject"), _iri(SCHEMA + "about")
     slot_type, with_role, author_role = _iri(PRO + "RoleInTime"), _iri(PRO + "withRole"), _iri(PRO + "author")
-    held_by, relates, holds = _iri(PRO + "isHeldBy"), _iri(PRO + "relatesToDocument"), _iri(PRO + "holdsRoleInTime")
+    held_by, relates = _iri(PRO + "isHeldBy"), _iri(PRO + "relatesToDocument")
     position_p, printed_p = _iri(SCHEMA + "position"), _iri(KG + "printedName")
     for i in range(papers):
         paper = f"{BASE}paper/paper-{i:07d}"
@@ -134,7 +134,6 @@ def generate(triples: int, seed: int = 42):
             yield quad(slot, relates, p)
             yield quad(slot, position_p, f'"{position}"^^<{XSD_INTEGER}>')
             yield quad(slot, printed_p, _lit(names[who]))
-            yield quad(person, holds, slot)
     for who in sorted(used):
         yield quad(person_iris[who], a, _iri(SCHEMA + "Person"))
         yield quad(person_iris[who], name_p, _lit(names[who]))

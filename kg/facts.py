@@ -62,7 +62,7 @@ def describe(store: ox.Store, text: str) -> Entity:
     q = """
     SELECT ?dir ?p ?o ?olabel ?e WHERE {
       { BIND("out" AS ?dir) ?e ?p ?o }
-      UNION { BIND("in" AS ?dir) ?o ?p ?e FILTER(?p != pro:isHeldBy && ?p != pro:holdsRoleInTime) }
+      UNION { BIND("in" AS ?dir) ?o ?p ?e FILTER(?p != pro:isHeldBy) }
       OPTIONAL { ?o schema:name|skos:prefLabel ?olabel }
     } ORDER BY ?dir ?p ?o"""
     facts = []

@@ -183,7 +183,6 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(slot, NamedNode(PRO + "relatesToDocument"), iri)
             add(slot, S("position"), _int(position))
             add(slot, K("printedName"), Literal(author.printed))
-            add(person, NamedNode(PRO + "holdsRoleInTime"), slot)
             origin(slot, paper.authors_line)
 
     for figure, paper in resolved.figures:
@@ -364,7 +363,6 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     author_p = S("author")
     position_p = S("position")
     printed_p = K("printedName")
-    holds_p = NamedNode(PRO + "holdsRoleInTime")
     role_in_time = NamedNode(PRO + "RoleInTime")
     with_role = NamedNode(PRO + "withRole")
     held_by = NamedNode(PRO + "isHeldBy")
@@ -424,7 +422,6 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
             yield Quad(slot, printed_p, Literal(_printed(p.first, p.last)), graph)
             yield Quad(slot, derived, graph, graph)
             yield Quad(slot, line_p, number(line), graph)
-            yield Quad(who, holds_p, slot, graph)
 
     for record in records:
         if record.path != path:

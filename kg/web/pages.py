@@ -77,7 +77,7 @@ def describe_iri(store: ox.Store, iri: str) -> Description | None:
     entity = ox.NamedNode(iri)
     q = """
     SELECT ?dir ?p ?o ?olabel ?file ?e WHERE {
-      { BIND("out" AS ?dir) GRAPH ?g { ?e ?p ?o } FILTER(?p != pro:holdsRoleInTime) }
+      { BIND("out" AS ?dir) GRAPH ?g { ?e ?p ?o } }
       UNION { BIND("in" AS ?dir) GRAPH ?g { ?o ?p ?e } FILTER(?p != pro:isHeldBy) }
       OPTIONAL { ?g kg:fileName ?file }
       OPTIONAL { ?o schema:name|skos:prefLabel|schema:title|kg:fileName ?olabel }
