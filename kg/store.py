@@ -24,8 +24,8 @@ from kg.errors import StoreError
 
 DEFAULT_STORE = ".kg"
 CURRENT = "CURRENT"
-# N-Quads bytes per bulk load (~400 k quads), and loads at once (see ChunkedLoader)
-LOAD_CHUNK_BYTES = 48 << 20
+# N-Quads bytes per bulk load (~130 k quads), and loads at once (see ChunkedLoader)
+LOAD_CHUNK_BYTES = 16 << 20
 LOAD_THREADS = 2
 
 
@@ -136,9 +136,10 @@ class ChunkedLoader:
 
     One bulk load of a whole stream works in batches of a million quads, two at a
     time, and the last ones run alone after the stream ends: on the whole Anthology
-    that tail took 9 s at one core. Chunks of ~400 k quads, each loaded by its own
-    call, keep both cores busy to the end (the same store; build + export 65 -> 59 s,
-    peak 1.86 -> 1.1 GB). Chunks are cut at line ends, so writes may split lines.
+    that tail took 9 s at one core. Chunks of ~130 k quads, each loaded by its own
+    call, keep both cores busy to the end (the same store; build + export 65 -> 59 s
+    and peak 1.86 -> 1.1 GB with 48 MB chunks; 16 MB ones took 1-2 s less than 32 or
+    48 MB, at 0.7 GB). Chunks are cut at line ends, so writes may split lines.
     The lines are meant to be Oxigraph's own serialisation of terms (ox.serialize):
     their IRIs are not checked again, which saves 5 of the loader's 50 CPU-seconds."""
 
