@@ -350,7 +350,9 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
             watch.add("load", clock() - start)
             if not add:
                 # compact what the bulk load wrote: its many overlapping files make every
-                # read (validation, then queries) several times slower
+                # read (validation, then queries) several times slower; and the validation
+                # workers' read-only views need RocksDB's background compactions done (they
+                # fail on files deleted under them: seen when this step was left out)
                 start = clock()
                 staging.store.optimize()
                 watch.add("compact", clock() - start)
