@@ -15,7 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -104,7 +104,8 @@ class Staging:
             try:
                 yield loader
             except BaseException:
-                loader.close(check=False)
+                with suppress(StoreError):  # the caller's error is the one to see
+                    loader.close()
                 raise
             loader.close()
 
@@ -161,14 +162,16 @@ class ChunkedLoader:
     def flush(self) -> None:
         """Nothing to do: chunks go to the loader by size, and the rest at close."""
 
-    def close(self, *, check: bool = True) -> None:
-        """Load what is left and wait for every load; with `check`, StoreError if one failed."""
-        if self._failure() is None:
-            self._submit(final=True)
-        for load in self._loads:
-            load.exception()  # waits
+    def close(self) -> None:
+        """Load what is left and wait for every load; StoreError if one failed."""
+        try:
+            if self._failure() is None:
+                self._submit(final=True)
+        finally:
+            for load in self._loads:
+                load.exception()  # waits
         failure = self._failure()
-        if check and failure is not None:
+        if failure is not None:
             raise StoreError(f"bulk loading into {self._where} failed: {failure}") from failure
 
     def _failure(self) -> BaseException | None:

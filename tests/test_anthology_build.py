@@ -201,6 +201,12 @@ def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_erro
             raise KeyError("mapping failed")
         assert len(staging.store) == 1  # what was written before the error: loaded, then raised
         staging.discard()
+    # ... even when a load failed too
+    with stores.staging(tmp_path / "both", extend=False) as staging:
+        with pytest.raises(KeyError), staging.bulk_writer() as out:
+            out.write(b"<urn:a> <urn:b> oops .\n")
+            raise KeyError("mapping failed")
+        staging.discard()
 
 
 def test_add_validates_what_changed_and_its_neighbours_not_the_whole_store(bundled_store_path, tmp_path):
