@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import shutil
+import zlib
 from collections import Counter
 from pathlib import Path
 
@@ -226,6 +228,20 @@ def test_truncated_gzip_fails_after_earlier_records(tmp_path):
         records(broken)
     assert caught.value.path == str(broken)
     assert "gzip" in caught.value.message and "truncated" in caught.value.message
+    # the line the readable part ends on, not the first one
+    readable = zlib.decompressobj(wbits=31).decompress(broken.read_bytes())
+    assert caught.value.line == readable.count(b"\n") + 1 > 10
+
+
+def test_a_gzip_member_after_another_is_read_too(tmp_path):
+    whole = (FIXTURES / "2099.tiny.xml").read_bytes()
+    cut = whole.index(b"\n", len(whole) // 2) + 1
+    joined = tmp_path / "2099.tiny.xml.gz"
+    joined.write_bytes(gzip.compress(whole[:cut]) + gzip.compress(whole[cut:]))
+    def unplaced(recs):
+        return [dataclasses.replace(r, path="") for r in recs]
+
+    assert unplaced(records(joined)) == unplaced(records(FIXTURES / "2099.tiny.xml"))
 
 
 def test_corrupt_gzip(tmp_path):
@@ -233,8 +249,9 @@ def test_corrupt_gzip(tmp_path):
     data[len(data) // 2] ^= 0xFF
     broken = tmp_path / "corrupt.xml.gz"
     broken.write_bytes(bytes(data))
-    with pytest.raises(SourceError, match="gzip"):
+    with pytest.raises(SourceError, match="gzip") as caught:
         records(broken)
+    assert caught.value.line is None  # its checksum fails at the end: no line to blame
 
 
 def test_errors_come_while_streaming_so_consume_fully_before_writing(tmp_path):

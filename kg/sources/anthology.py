@@ -5,7 +5,6 @@ Owns the XML layout (volumes, front matter, papers, events), Anthology IDs and p
 
 from __future__ import annotations
 
-import gzip
 import re
 import unicodedata
 import zlib
@@ -121,23 +120,50 @@ def _read_collection(path: Path) -> Iterator[AnthologyRecord]:
     line = None  # no line to blame until the file is open
     try:
         with open(path, "rb") as raw:
-            stream = gzip.GzipFile(fileobj=raw) if raw.read(2) == _GZIP_MAGIC else raw
+            # gunzipped here rather than by GzipFile, which drops what it inflated of a
+            # read that fails: the XML read up to the damage names the line it stops at
+            inflate = _gunzip() if raw.read(2) == _GZIP_MAGIC else None
             raw.seek(0)
             while True:
                 line = parser.line
-                try:
-                    chunk = stream.read(_CHUNK)
-                except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                    raise SourceError(shown, line, f"broken or truncated gzip data ({exc}); "
-                                      "expected a complete gzip-compressed collection: "
-                                      f"{_REFETCH}") from None
-                parser.feed(chunk, final=not chunk)
+                data = raw.read(_CHUNK // 4 if inflate else _CHUNK)
+                chunk = data
+                if inflate is not None:
+                    try:
+                        chunk, inflate = _inflate(inflate, data)
+                    except zlib.error as exc:
+                        # a checksum that fails at the end blames no line; other damage
+                        # is found in the data that follows the line read so far
+                        checksum = "check" in str(exc)
+                        raise SourceError(shown, None if checksum else parser.line,
+                                          f"broken gzip data{'' if checksum else ' after this line'} "
+                                          f"({exc}); expected a complete gzip-compressed collection: "
+                                          f"{_REFETCH}") from None
+                    if not data and not inflate.eof:
+                        raise SourceError(shown, parser.line, "truncated gzip data: the file ends "
+                                          "after this line; expected a complete gzip-compressed "
+                                          f"collection: {_REFETCH}")
+                parser.feed(chunk, final=not data)
                 yield from parser.take()
-                if not chunk:
+                if not data:
                     return
     except OSError as exc:
         raise SourceError(shown, line, f"cannot read ({exc.strerror or exc}); check the file "
                           "and its permissions") from None
+
+
+def _gunzip():
+    return zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # a gzip member, trailer checked
+
+
+def _inflate(inflate, data: bytes):
+    """`data` inflated, and the decompressor for what follows (a file may hold several
+    gzip members, one after another, as `cat a.gz b.gz` makes)."""
+    out = inflate.decompress(data)
+    while inflate.eof and inflate.unused_data:
+        rest, inflate = inflate.unused_data, _gunzip()
+        out += inflate.decompress(rest)
+    return out, inflate
 
 
 def _text(elem: Element) -> str:
