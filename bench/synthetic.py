@@ -9,10 +9,10 @@ The graphs use the vocabulary the guide mapping produces (kg/mapping.py): papers
 schema:about), one pro:RoleInTime slot per author (pro:withRole pro:author,
 pro:isHeldBy, pro:relatesToDocument, schema:position, kg:printedName), people
 (schema:Person, schema:name) and ~200 topics (skos:Concept, skos:prefLabel,
-schema:name), all in one named graph. Author
-productivity follows a Zipf law; papers have 1-6 authors, 3 on average; topics are
-Zipf-distributed too, with each author leaning to a few topics. The generator is
-seeded: the same size and seed give the same bytes.
+schema:name), all in one named graph. Author productivity follows a Zipf law;
+papers have 1-6 authors, 3 on average; topics are Zipf-distributed too, with each
+author leaning to a few topics. The generator is seeded: the same size and seed
+give the same bytes.
 
 Every size is bulk-loaded into an on-disk Oxigraph store; each measurement runs in
 its own child process, so its peak RSS (VmHWM) is its own. The kg path is

@@ -238,7 +238,8 @@ def test_a_gzip_member_after_another_is_read_too(tmp_path):
     cut = whole.index(b"\n", len(whole) // 2) + 1
     joined = tmp_path / "2099.tiny.xml.gz"
     joined.write_bytes(gzip.compress(whole[:cut]) + gzip.compress(whole[cut:]))
-    def unplaced(recs):
+
+    def unplaced(recs):  # the records name the file they came from
         return [dataclasses.replace(r, path="") for r in recs]
 
     assert unplaced(records(joined)) == unplaced(records(FIXTURES / "2099.tiny.xml"))
