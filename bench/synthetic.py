@@ -46,7 +46,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 KG = "https://w3id.org/kg/ontology#"
 XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 BASE = "https://w3id.org/kg/id/"
-GRAPH = BASE + "source/synthetic"
 
 TOPICS = 200
 TRIPLES_PER_PAPER = 4 + 7 * 3  # type, name, subject, about + 7 per author (3 on average)
@@ -76,17 +75,17 @@ def _zipf_sampler(rng: random.Random, n: int, s: float):
 
 
 def generate(triples: int, seed: int = 42):
-    """N-Quads lines (str, with newline) of a graph of about `triples` triples."""
+    """N-Quads lines (str, with newline) of a graph of about `triples` triples, in the
+    default graph: what kg's queries read (a build's merge of its sources)."""
     rng = random.Random(seed)
     papers = max(10, round(triples / (TRIPLES_PER_PAPER + 1.2)))
     pool = max(20, papers // 2)  # people who may write; the Zipf law leaves many with one paper
     draw_author = _zipf_sampler(rng, pool, 1.0)
     draw_topic = _zipf_sampler(rng, TOPICS, 0.7)
-    g = _iri(GRAPH)
     a, name_p, label_p = _iri(RDF_TYPE), _iri(SCHEMA + "name"), _iri(SKOS + "prefLabel")
 
     def quad(s: str, p: str, o: str) -> str:
-        return f"{s} {p} {o} {g} .\n"
+        return f"{s} {p} {o} .\n"
 
     topic_iris = [_iri(f"{BASE}topic/t{k:03d}") for k in range(TOPICS)]
     for k, t in enumerate(topic_iris):

@@ -32,7 +32,7 @@ SELECT ?a ?aname ?t ?tname (COUNT(DISTINCT ?paper) AS ?papers) WHERE {
 
 
 def _rows(store: ox.Store, query: str):
-    return store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True)
+    return store.query(query, prefixes=PREFIXES)
 
 
 def coauthor_graph(store: ox.Store) -> nx.Graph:
@@ -209,6 +209,7 @@ _NAMES_AROUND = "SELECT DISTINCT ?a ?name ?author WHERE { ?paper schema:author ?
 _AUTHOR = ox.NamedNode("http://schema.org/author")
 _NAME = ox.NamedNode("http://schema.org/name")
 _INTEGER = ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer")
+_DEFAULT = ox.DefaultGraph()
 
 
 def _min_name(literals) -> ox.Literal | None:
@@ -233,8 +234,7 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
     titles: dict = {}
     names: dict = {}
     if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore: one query, not thousands
-        rows = store.query(_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
-                           substitutions={ox.Variable("author"): author})
+        rows = store.query(_PAPERS_OF, prefixes=PREFIXES, substitutions={ox.Variable("author"): author})
         found: dict = {}
         for row in rows:
             paper, a = row["paper"], row["a"]
@@ -248,11 +248,11 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
     bound = {ox.Variable("author"): author}
 
     def read_papers() -> None:
-        for paper, title, _ in store.query(_TITLED_PAPERS_OF, prefixes=PREFIXES, use_default_graph_as_union=True,
+        for paper, title, _ in store.query(_TITLED_PAPERS_OF, prefixes=PREFIXES,
                                            substitutions=bound):
             titles.setdefault(paper, set()).add(title.value)
         for paper in titles:
-            for q in quads(paper, _AUTHOR, None, None):
+            for q in quads(paper, _AUTHOR, None, _DEFAULT):
                 if q.object != author:
                     joint.setdefault(q.object, set()).add(paper)
 
@@ -407,8 +407,7 @@ def _read_while(store, query: str, work: Callable[[], None], substitutions: dict
     them out as TSV in a thread, which Oxigraph does without the GIL, so the two reads
     share the cores (all pairs on the whole Anthology: 5.9 s -> 4.3 s in bench/)."""
     def rows():
-        return store.query(query, prefixes=PREFIXES, use_default_graph_as_union=True,
-                           substitutions=substitutions)
+        return store.query(query, prefixes=PREFIXES, substitutions=substitutions)
 
     if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore
         work()
@@ -421,10 +420,10 @@ def _read_while(store, query: str, work: Callable[[], None], substitutions: dict
 
 def _titles_of(store, paper):
     if isinstance(store, ox.Store):
-        return store.quads_for_pattern(paper, _NAME, None, None)
+        return store.quads_for_pattern(paper, _NAME, None, _DEFAULT)
     return [ox.Quad(paper, _NAME, row["t"], ox.DefaultGraph()) for row in store.query(
         "SELECT ?t ?p WHERE { ?p schema:name ?t }", prefixes=PREFIXES,
-        use_default_graph_as_union=True, substitutions={ox.Variable("p"): paper})]
+        substitutions={ox.Variable("p"): paper})]
 
 
 # --- authors: every person with their paper count and aliases ------------------------

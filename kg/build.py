@@ -20,19 +20,21 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from kg import reconcile
+from kg import merge, reconcile
 from kg import store as stores
-from kg.errors import SourceError
-from kg.export import StagedExport, StreamedLines
+from kg.errors import SourceError, StoreError
+from kg.export import StagedExport, StreamedLines, nquads_as_ntriples
 from kg.mapping import (
+    ANTHOLOGY_REPOSITORY,
     META_GRAPH,
+    A,
     map_anthology,
     map_build,
     map_guide,
     map_rdf_source,
     source_iri,
 )
-from kg.namespaces import RDF, VOID, mint
+from kg.namespaces import DCTERMS, SCHEMA, VOID, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
 from kg.sources.anthology import (
@@ -184,11 +186,13 @@ def stream_anthology(files: Sequence[Path], resolver: NameResolver, digests: Fil
 
 def load_streamed(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stopwatch,
                   chunk: int = LOAD_CHUNK, lines: StreamedLines | None = None) -> None:
-    """Bulk-load a stream of quads, written as N-Quads a chunk at a time to the staging
-    store's loader, which loads meanwhile; with `lines`, they are kept for the export
-    too (each graph in the stream must be in it whole). "map" counts producing and
-    writing the chunks (less what parse and resolve counted), "load" waiting for the
-    loader to finish after the last one."""
+    """Bulk-load a stream of Anthology quads, written as N-Quads a chunk at a time to the
+    staging store's loader, which loads meanwhile: each quad into its collection's graph
+    and, as a triple, into the default graph (an Anthology collection names nothing by
+    another IRI, so its triples join the merge as they are: see kg.merge). With `lines`,
+    the triples are kept for the export too. "map" counts producing and writing the
+    chunks (less what parse and resolve counted), "load" waiting for the loader to
+    finish after the last one."""
     def nested() -> float:
         return watch.get("parse", 0.0) + watch.get("resolve", 0.0)
 
@@ -196,13 +200,14 @@ def load_streamed(staging: stores.Staging, quads: Iterator[ox.Quad], watch: Stop
         while True:
             before, start = nested(), time.perf_counter()
             batch = list(itertools.islice(quads, chunk))
-            if lines is None:
-                ox.serialize(batch, out, format=ox.RdfFormat.N_QUADS)
-            else:  # a run of one graph at a time: its name comes off every line at once
-                for graph, run in itertools.groupby(batch, key=_graph_name):
-                    data = ox.serialize(list(run), format=ox.RdfFormat.N_QUADS)
-                    out.write(data)
-                    lines.write(graph, data)
+            # a run of one graph at a time: its name comes off every line at once
+            for graph, run in itertools.groupby(batch, key=_graph_name):
+                data = ox.serialize(list(run), format=ox.RdfFormat.N_QUADS)
+                triples = nquads_as_ntriples(graph, data)
+                out.write(data)
+                out.write(triples)
+                if lines is not None:
+                    lines.write_triples(graph, triples)
             watch.add("map", time.perf_counter() - start - (nested() - before))
             if not batch:
                 break
@@ -222,10 +227,11 @@ class BuildResult:
 
 def read_sources(paths: Sequence[str | Path], curation: Curation | None = None,
                  name_variants: Path | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
-    """Read, resolve and map every source into memory; raises SourceError before
-    anything is written. (`build` streams Anthology collections instead.)"""
+    """Read, resolve and map every source into memory, each in its own graph as the
+    source says it (no merge); raises SourceError before anything is written."""
     documents, collections = split_sources(paths)
-    quads, issues, graphs = read_documents(documents, curation)
+    quads, issues, kinds = read_documents(documents, curation)
+    graphs = [ox.NamedNode(g) for g in kinds]
     if collections:
         resolver = load_resolver(name_variants or find_name_variants(collections))
         quads.extend(stream_anthology(collections, resolver))
@@ -233,23 +239,26 @@ def read_sources(paths: Sequence[str | Path], curation: Curation | None = None,
     return quads, issues, graphs
 
 
-def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> tuple[list[ox.Quad], list[Issue], list[ox.NamedNode]]:
-    """Read guides and hand-made RDF files whole (resolved and mapped)."""
+def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> tuple[list[ox.Quad], list[Issue], dict[str, int]]:
+    """Read guides and hand-made RDF files whole (resolved and mapped): their quads,
+    warnings, and each one's graph IRI with its kind (merge.GUIDE or merge.RDF_FILE)."""
     curation = curation or Curation.empty()
     cues = load_topic_cues()
     quads: list[ox.Quad] = []
     issues: list[Issue] = []
-    graphs: list[ox.NamedNode] = []
+    kinds: dict[str, int] = {}
     # sorted so that the order sources are named in does not matter
     for path in sorted((Path(p) for p in paths), key=lambda p: (p.name, str(p))):
         graph = source_iri(path.name)
         suffix = path.suffix.lower()
         if suffix in RDF_SUFFIXES and path.is_file():
             quads.extend(read_rdf(path, RDF_SUFFIXES[suffix], graph))
+            kinds[graph.value] = merge.RDF_FILE
         elif path.is_file() and suffix in GUIDE_SUFFIXES:
             resolved = resolve_guide(read_guide(path), curation, cues)
             quads.extend(map_guide(resolved, hidden_labels=cues))
             issues.extend(resolved.issues)
+            kinds[graph.value] = merge.GUIDE
         elif not path.exists():
             raise SourceError(path, None, "no such file or directory; expected a guide text file, "
                                           "RDF, or Anthology collection files (.xml, .xml.gz)")
@@ -258,8 +267,7 @@ def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> t
                                           f"({', '.join(GUIDE_SUFFIXES)}), RDF ({', '.join(RDF_SUFFIXES)}) "
                                           f"or Anthology collections ({', '.join(ANTHOLOGY_SUFFIXES)}, "
                                           "or a folder of them)")
-        graphs.append(graph)
-    return quads, issues, graphs
+    return quads, issues, kinds
 
 
 def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad]:
@@ -275,78 +283,108 @@ def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad
     return quads + map_rdf_source(graph, path.name, hashlib.sha256(raw).hexdigest())
 
 
-def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
+def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
           curation: Curation | None = None, on_stage: Callable[[str], None] | None = None,
           review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD,
           name_variants: Path | None = None, progress: Progress | None = None,
           workers: int | None = None, export: tuple[str, Path] | None = None) -> BuildResult:
     """Build (or with `add`, extend) the store from sources; atomic, validate-before-write.
 
-    Guide papers are reconciled with the Anthology papers in the store (when there
-    are any); links below `threshold` go to the review file, whose decisions count.
-    A fresh build validates every focus node of the store; `add` validates what the
-    new sources hold, what the sources they replace held, and the nodes linking to
-    either. `name_variants` is the Anthology's name_variants.yaml (default: see
-    find_name_variants). `workers` validation processes (default: up to 2 on a large
-    store). `export` (format, path): the new store's export, written while it is
-    validated and put in place once the store is live; on failure the file is left
-    as it was.
+    Each source is read into its own named graph; guide papers are reconciled with the
+    Anthology papers in the store (links below `threshold` go to the review file, whose
+    decisions count); the default graph is then the merge of every graph, one node per
+    real paper and person (see kg.merge), and that is what is validated. A fresh build
+    validates every focus node; `add` what changed in the default graph and the nodes
+    whose shapes read a changed edge. `name_variants` is the Anthology's
+    name_variants.yaml (default: see find_name_variants). `workers` validation
+    processes (default: up to 2 on a large store). `export` (format, path): the new
+    store's export, written while it is validated and put in place once the store is
+    live; on failure the file is left as it was. A server `store` (kg.remote) gets the
+    same build, made in a temporary embedded store and then swapped in there.
     """
-    if stores.is_url(store):  # a server (see kg.remote)
-        from kg.export import export_file
-        from kg.remote import build_remote
-        result = build_remote(paths, store=store, add=add, curation=curation, on_stage=on_stage)
-        if export is not None and result.written:
-            export_file(stores.open_store(store), *export)
-        return result
+    if stores.is_url(store):
+        return _build_remote(paths, store=str(store), add=add, curation=curation, on_stage=on_stage,
+                             review=review, threshold=threshold, name_variants=name_variants,
+                             progress=progress, workers=workers, export=export)
+    return _build(paths, store=Path(store), add=add, curation=curation, on_stage=on_stage, review=review,
+                  threshold=threshold, name_variants=name_variants, progress=progress, workers=workers,
+                  export=export)
+
+
+def _build(paths, *, store: Path, add: bool, curation, on_stage, review, threshold, name_variants,
+           progress, workers, export, review_path: Path | None = None) -> BuildResult:
     stage_note = on_stage or (lambda _msg: None)
     watch = Stopwatch()
     clock = time.perf_counter
     stage_note("reading sources")
     start = clock()
     documents, collections = split_sources(paths)
-    quads, issues, graphs = read_documents(documents, curation)
-    resolver = load_resolver(name_variants or find_name_variants(collections)) if collections else None
-    graphs.extend(source_iri(p.name) for p in collections)
-    review_file = reconcile.load_review(review or reconcile.review_path(store))
+    quads, issues, kinds = read_documents(documents, curation)
+    graphs = [ox.NamedNode(g) for g in kinds] + [source_iri(p.name) for p in collections]
+    kinds.update({source_iri(p.name).value: merge.ANTHOLOGY for p in collections})
+    review_file = reconcile.load_review(review or review_path or reconcile.review_path(store))
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
     links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
     watch.add("parse", clock() - start)  # guides: read, resolved and mapped together
-    staged = StagedExport(*export) if export is not None else None
+    staged = StagedExport(*export, whole=not add) if export is not None else None
     try:
         with stores.staging(store, extend=add) as staging:
+            db = staging.store
             start = clock()
             replaced = [*graphs, meta, links]
-            # the meta graph is rewritten below and names every source: not a seed
-            before = _contents(staging.store, [*graphs, links], meta) if add else None
+            delta = _Delta(db) if add else None
+            previous = _read_void(db, meta) if add else None
+            if add:
+                kinds = {**_graph_kinds(db), **kinds}
+                _unmerge(db, replaced, kinds, delta)
+            kinds.update({meta.value: merge.DERIVED, links.value: merge.DERIVED})
             staging.replace_graphs(replaced)
             staging.add(quads, bulk=not add or len(quads) > 100_000)
             watch.add("load", clock() - start)
             if collections:
                 stage_note("reading Anthology collections")
+                resolver = load_resolver(name_variants or find_name_variants(collections))
                 with stores.collector_paused():
                     load_streamed(staging, stream_anthology(collections, resolver, progress=progress,
                                                             watch=watch), watch,
                                   lines=staged.lines if staged is not None else None)
+            elif any(k == merge.ANTHOLOGY for k in kinds.values()):
+                resolver = load_resolver(name_variants or find_name_variants([]))
+            else:
+                resolver = None
+            if collections and add:  # the new collections' triples joined the default graph
+                delta.added_graphs(db, [source_iri(p.name) for p in collections])
             stage_note("reconciling")
             start = clock()
-            rec = reconcile.reconcile_store(staging.store, review_file, threshold=threshold,
-                                            curation=curation, missing_ok=True)
-            staging.add(reconcile.map_reconciliation(rec), bulk=False)
+            rec = reconcile.reconcile_store(db, review_file, threshold=threshold, curation=curation,
+                                            resolver=resolver, missing_ok=True)
+            aliases, alias_issues = rec.aliases(known=lambda iri: _typed(db, iri))
+            recon = reconcile.map_reconciliation(rec, aliases)
+            staging.add(recon, bulk=False)
             issues.extend(rec.issues)
+            issues.extend(alias_issues)
             watch.add("reconcile", clock() - start)
+            stage_note("merging sources")
+            start = clock()
+            small = quads + recon if not add else _small_quads(db, kinds, meta)
+            merged = merge.merged_triples(small, merge.Aliases(aliases), _ranker(kinds), db)
+            _add_default(db, merged, delta)
+            if staged is not None and staged.lines is not None:
+                staged.lines.write_triples(None, ox.serialize(merged, format=ox.RdfFormat.N_TRIPLES))
+            watch.add("merge", clock() - start)
             # described before validation, so that the description is validated too
             start = clock()
-            after = _contents(staging.store, [*graphs, links]) if add else None
-            described = (_describe_delta(staging.store, meta, before, after) if add else None) \
-                or _describe(staging.store, meta)
+            described = _describe(db, meta, kinds, previous, delta)
             staging.add(described.quads, bulk=False)
+            _add_default(db, described.triples, delta)
+            if staged is not None and staged.lines is not None:
+                staged.lines.write_triples(None, ox.serialize(described.triples, format=ox.RdfFormat.N_TRIPLES))
             watch.add("describe", clock() - start)
             stage_note("validating")
             start = clock()
-            staging.store.flush()
+            db.flush()
             if staged is not None:  # the store is complete: its export is written meanwhile
-                staged.start(staging.store)
+                staged.start(db)
             watch.add("load", clock() - start)
             if not add:
                 # compact what the bulk load wrote: its many overlapping files make every
@@ -354,18 +392,17 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
                 # workers' read-only views need RocksDB's background compactions done (they
                 # fail on files deleted under them: seen when this step was left out)
                 start = clock()
-                staging.store.optimize()
+                db.optimize()
                 watch.add("compact", clock() - start)
             start = clock()
             tick = (lambda done, total: progress("validating", done, total)) if progress else None
             if add:
-                focus = _neighbours(staging.store, _changes_of(staging.store, before, after))
-                focus |= {q.subject.value for q in described.quads if isinstance(q.subject, ox.NamedNode)}
-                report = validate_store(staging.store, focus, on_progress=tick)
+                focus = _neighbours(db, delta.changes())
+                report = validate_store(db, focus, on_progress=tick)
             else:
-                size = len(staging.store)
+                size = described.count
                 count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
-                report = validate_store(staging.store, workers=count, path=str(staging.dir), on_progress=tick)
+                report = validate_store(db, workers=count, path=str(staging.dir), on_progress=tick)
             watch.add("validate", clock() - start)
             if not report.conforms:
                 if staged is not None:
@@ -381,7 +418,6 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
                 watch.add("export", staged.seconds)  # beside compaction and validation
             stage_note("writing store")
             start = clock()
-            total = described.triples + len(set(described.quads))
             staging.commit(optimize=False)
     except BaseException:
         if staged is not None:
@@ -392,35 +428,191 @@ def build(paths: Sequence[str | Path], *, store: Path, add: bool = False,
     if rec.links:
         reconcile.write_review(review_file.path, rec, review_file)
     watch.add("commit", clock() - start)
-    return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), total, dict(watch))
+    return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), described.count,
+                       dict(watch))
 
 
-@dataclass
-class _Contents:
-    """What the graphs an --add replaces held (or hold): their quads, and the store's
-    previous VoID description (None if the store has none to start from)."""
+def _build_remote(paths, *, store: str, add: bool, curation, on_stage, review, threshold, name_variants,
+                  progress, workers, export) -> BuildResult:
+    """The build onto a server: the same pipeline into a temporary embedded store (with
+    `add`, a copy of what the server holds first), then one swap of graphs there."""
+    import tempfile
 
-    quads: set[ox.Quad]
-    counts: dict[str, int]  # graph IRI -> quads in it
-    void: tuple[int, dict[str, int]] | None = None  # (void:triples, class -> entities)
+    from kg import remote
+    from kg.export import export_file
+
+    note = on_stage or (lambda _msg: None)
+    server = remote.RemoteStore.from_spec(store)
+    with tempfile.TemporaryDirectory(prefix="kg-remote-build-") as scratch:
+        local = Path(scratch) / "store"
+        if add:
+            if server.is_empty():
+                raise StoreError(f"no kg data at {store} to add to; run `kg build` first")
+            note("reading the server's graphs")
+            with stores.staging(local, extend=False) as staging:
+                staging.add(server.quads_for_pattern(None, None, None, None))
+                staging.commit(optimize=False)
+        result = _build(paths, store=local, add=add, curation=curation, on_stage=on_stage, review=review,
+                        threshold=threshold, name_variants=name_variants, progress=progress,
+                        workers=workers, export=None,
+                        review_path=review or Path(reconcile.REVIEW_FILE))
+        if not result.written:
+            return result
+        note("writing store")
+        built = stores.open_store(local)
+        remote.push(built, store, on_stage=note)
+        del built
+    if export is not None:
+        export_file(stores.open_store(store), *export)
+    return result
 
 
-# above this many quads in the replaced graphs, --add does not diff them quad by quad
-DIFF_LIMIT = 1_000_000
+# --- what an --add changes in the default graph ------------------------------------------
 
+class _Delta:
+    """Exact changes to the default graph during an --add: triples that were not there
+    and were added, triples that were there and were removed (a triple removed and then
+    added again is no change)."""
 
-def _contents(store: ox.Store, graphs: Sequence[ox.NamedNode], meta: ox.NamedNode | None = None) -> _Contents:
-    """The quads of `graphs` (small: a guide, the reconciliation links) and, with
-    `meta`, the VoID counts the last build wrote: an --add diffs the one against
-    what it writes, and updates the other, rather than re-reading the whole store."""
-    counts = {g.value: int(next(iter(store.query(
-        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{g.value}> {{ ?s ?p ?o }} }}")))[0].value) for g in graphs}
-    quads: set[ox.Quad] = set()
-    if sum(counts.values()) <= DIFF_LIMIT:
+    def __init__(self, store: ox.Store):
+        self.store = store
+        self.added: set[ox.Triple] = set()
+        self.removed: set[ox.Triple] = set()
+        self.kept: set[str] = set()  # the Anthology collections the --add keeps
+
+    def present(self, triple: ox.Triple) -> bool:
+        return next(self.store.quads_for_pattern(*triple, DEFAULT), None) is not None
+
+    def add(self, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+        new = [t for t in set(triples) if not self.present(t)]
+        for t in new:
+            if t in self.removed:
+                self.removed.discard(t)
+            else:
+                self.added.add(t)
+        return new
+
+    def remove(self, triples: Iterable[ox.Triple]) -> list[ox.Triple]:
+        gone = [t for t in set(triples) if self.present(t)]
+        for t in gone:
+            if t in self.added:
+                self.added.discard(t)
+            else:
+                self.removed.add(t)
+        return gone
+
+    def added_graphs(self, store: ox.Store, graphs: Sequence[ox.NamedNode]) -> None:
+        """Note the triples of collections streamed in (straight into the default graph)
+        as added, unless they were there before: removed and back, or stated by a kept
+        collection (whose triples stay in the default graph throughout)."""
         for graph in graphs:
-            quads.update(store.quads_for_pattern(None, None, None, graph))
-    return _Contents(quads, counts, _read_void(store, meta) if meta is not None else None)
+            for q in store.quads_for_pattern(None, None, None, graph):
+                t = ox.Triple(q.subject, q.predicate, q.object)
+                if t in self.removed:
+                    self.removed.discard(t)
+                elif not self.backed(t):
+                    self.added.add(t)
 
+    def backed(self, triple: ox.Triple) -> bool:
+        """Whether an Anthology collection the --add keeps states `triple`."""
+        return any(isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in self.kept
+                   for q in self.store.quads_for_pattern(*triple, None))
+
+    def changes(self) -> dict[str, set[tuple[str, bool]]]:
+        """The kg IRIs whose triples changed, each with the edges that changed there
+        (predicate IRI, the node is the subject?)."""
+        base = mint("")
+        edges: dict[str, set[tuple[str, bool]]] = {}
+        for t in self.added | self.removed:
+            for term, forward in ((t.subject, True), (t.object, False)):
+                if isinstance(term, ox.NamedNode) and term.value.startswith(base):
+                    edges.setdefault(term.value, set()).add((t.predicate.value, forward))
+        return edges
+
+
+DEFAULT = ox.DefaultGraph()
+
+
+def _add_default(store: ox.Store, triples: Iterable[ox.Triple], delta: _Delta | None) -> None:
+    """Add triples to the default graph (the merge), noting the change for an --add."""
+    triples = delta.add(triples) if delta is not None else triples
+    store.extend(ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in triples)
+
+
+def _typed(store: ox.Store, iri: str) -> bool:
+    """Whether the default graph types `iri`: an entity an alias may merge into."""
+    return next(store.quads_for_pattern(ox.NamedNode(iri), A, None, DEFAULT), None) is not None
+
+
+def _graph_kinds(store: ox.Store) -> dict[str, int]:
+    """Each named graph's kind (merge.ANTHOLOGY, GUIDE, RDF_FILE or DERIVED), from how
+    it describes itself: an Anthology collection names the Anthology's repository as
+    its dcterms:source, a guide is a schema:Article; meta and reconciliation are derived."""
+    derived = {mint(*META_GRAPH.split("/")), reconcile.RECONCILIATION_GRAPH}
+    repository = ox.NamedNode(ANTHOLOGY_REPOSITORY)
+    article = ox.NamedNode(SCHEMA + "Article")
+    source = ox.NamedNode(DCTERMS + "source")
+    kinds = {}
+    for graph in store.named_graphs():
+        if graph.value in derived:
+            kinds[graph.value] = merge.DERIVED
+        elif next(store.quads_for_pattern(graph, source, repository, graph), None) is not None:
+            kinds[graph.value] = merge.ANTHOLOGY
+        elif next(store.quads_for_pattern(graph, A, article, graph), None) is not None:
+            kinds[graph.value] = merge.GUIDE
+        else:
+            kinds[graph.value] = merge.RDF_FILE
+    return kinds
+
+
+def _ranker(kinds: dict[str, int]) -> Callable[[ox.NamedNode], merge.Rank]:
+    def rank(graph) -> merge.Rank:
+        value = getattr(graph, "value", "")
+        return (kinds.get(value, merge.DERIVED), value)
+    return rank
+
+
+def _small_quads(store: ox.Store, kinds: dict[str, int], meta: ox.NamedNode) -> list[ox.Quad]:
+    """The quads of every graph merged by merge.merged_triples: all but the Anthology
+    collections (merged as they stream in) and the meta graph (described last)."""
+    out: list[ox.Quad] = []
+    for graph, kind in sorted(kinds.items()):
+        if kind != merge.ANTHOLOGY and graph != meta.value:
+            out.extend(store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+    return out
+
+
+def _unmerge(store: ox.Store, replaced: Sequence[ox.NamedNode], kinds: dict[str, int], delta: _Delta) -> None:
+    """Before an --add: take out of the default graph what the last build merged in from
+    every graph but the Anthology collections kept (those are merged again from their
+    source form, with the new aliases), and the triples of the Anthology collections
+    being replaced that no kept collection states too. What the kept collections state
+    stays: it is theirs."""
+    swapped = {g.value for g in replaced}
+    delta.kept = {g for g, k in kinds.items() if k == merge.ANTHOLOGY and g not in swapped}
+
+    links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
+    aliases = merge.Aliases({q.object.value: q.subject.value for q in store.quads_for_pattern(
+        None, merge.SAME_AS, None, links) if isinstance(q.object, ox.NamedNode)})
+    subjects: set = set()
+    for graph, kind in kinds.items():
+        if kind == merge.ANTHOLOGY:
+            continue
+        for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)):
+            subjects.add(q.subject)
+            subjects.add(aliases(q.subject))
+    old = [ox.Triple(q.subject, q.predicate, q.object) for s in subjects
+           for q in store.quads_for_pattern(s, None, None, DEFAULT)]
+    for graph in swapped:
+        if kinds.get(graph) == merge.ANTHOLOGY:
+            old.extend(ox.Triple(q.subject, q.predicate, q.object)
+                       for q in store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
+    gone = delta.remove(t for t in old if not delta.backed(t))
+    for t in gone:
+        store.remove(ox.Quad(t.subject, t.predicate, t.object, DEFAULT))
+
+
+# --- the dataset description ---------------------------------------------------------
 
 def _read_void(store: ox.Store, meta: ox.NamedNode) -> tuple[int, dict[str, int]] | None:
     """(void:triples, {class: entities}) of the meta graph; None if absent or ambiguous."""
@@ -440,34 +632,51 @@ def _read_void(store: ox.Store, meta: ox.NamedNode) -> tuple[int, dict[str, int]
     return int(triples[0].value), types
 
 
-def _changes_of(store: ox.Store, before: _Contents, after: _Contents) -> dict[str, set[tuple[str, bool]]]:
-    """The kg IRIs (minted, so not classes or vocabulary) whose triples in the union of
-    the graphs an --add changed, each with the edges that changed there (predicate
-    IRI, the node is the subject?): a triple another graph also states is no change.
-    Replaced graphs too large to diff count whole, as every triple in them."""
-    base = mint("")
-    kept = {g for g in before.counts} | {g for g in after.counts}
-    large = sum(before.counts.values()) > DIFF_LIMIT or sum(after.counts.values()) > DIFF_LIMIT
-    if large:
-        changed: Iterable[ox.Quad] = itertools.chain(
-            before.quads, *(store.quads_for_pattern(None, None, None, ox.NamedNode(g)) for g in kept))
+@dataclass(frozen=True)
+class _Described:
+    quads: list[ox.Quad]  # the meta graph
+    triples: list[ox.Triple]  # its triples, for the default graph
+    count: int  # triples in the default graph, these included
+
+
+def _describe(store: ox.Store, meta: ox.NamedNode, kinds: dict[str, int],
+              previous: tuple[int, dict[str, int]] | None, delta: _Delta | None) -> _Described:
+    """VoID and provenance of the default graph as it now is (before its own triples
+    join it): void:triples counts every triple of the default graph, these included,
+    so it equals COUNT(*) over it and the lines of the N-Triples export; the class
+    partitions count the entities of each class, the description's own not among them.
+    An --add starts from the last description and what changed (`previous`, `delta`),
+    without counting millions of triples again."""
+    sources = [ox.NamedNode(g) for g, k in kinds.items() if k != merge.DERIVED and g != meta.value]
+    if previous is not None and delta is not None:
+        triples, types = previous
+        # the old description left the default graph with the meta graph (see _unmerge)
+        triples += len(delta.added) - len(delta.removed)
+        types = dict(types)
+        for t, sign in [*((t, 1) for t in delta.added), *((t, -1) for t in delta.removed)]:
+            if t.predicate == A and isinstance(t.object, ox.NamedNode) \
+                    and not (isinstance(t.subject, ox.NamedNode) and t.subject.value.startswith(_META_NODES)):
+                types[t.object.value] = types.get(t.object.value, 0) + sign
+        types = {cls: n for cls, n in types.items() if n > 0}
     else:
-        old = {(q.subject, q.predicate, q.object) for q in before.quads}
-        new = {(q.subject, q.predicate, q.object) for q in after.quads}
-        changed = [ox.Quad(*t) for t in old ^ new
-                   if not any(not isinstance(q.graph_name, ox.NamedNode) or q.graph_name.value not in kept
-                              for q in store.quads_for_pattern(*t, None))]
-    edges: dict[str, set[tuple[str, bool]]] = {}
-    for quad in changed:
-        for term, forward in ((quad.subject, True), (quad.object, False)):
-            if isinstance(term, ox.NamedNode) and term.value.startswith(base):
-                edges.setdefault(term.value, set()).add((quad.predicate.value, forward))
-    return edges
+        query = "SELECT ?class (COUNT(DISTINCT ?s) AS ?n) WHERE { ?s a ?class } GROUP BY ?class"
+        types = {row["class"].value: int(row["n"].value) for row in store.query(query)
+                 if isinstance(row["class"], ox.NamedNode)}
+        triples = int(next(iter(store.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")))["n"].value)
+    draft = map_build(sources, types, 0)
+    own = {ox.Triple(q.subject, q.predicate, q.object) for q in draft}
+    own_new = len(own) if delta is None else len([t for t in own if not delta.present(t)])
+    quads = map_build(sources, types, triples + own_new)
+    return _Described(quads, [ox.Triple(q.subject, q.predicate, q.object) for q in quads],
+                      triples + own_new)
+
+
+_META_NODES = (mint("dataset"), mint("build/"))
 
 
 def _neighbours(store: ox.Store, changes: dict[str, set[tuple[str, bool]]]) -> set[str]:
-    """The changed nodes, and their neighbours (in any graph, either direction; kg
-    IRIs) whose shapes read one of the edges that changed at that node: a paper's
+    """The changed nodes, and their neighbours in the default graph (either direction;
+    kg IRIs) whose shapes read one of the edges that changed at that node: a paper's
     shape reads its slots' pro:isHeldBy, so a changed slot is checked from its paper
     too, but not the papers of a person who only gained a guide slot."""
     base = mint("")
@@ -475,67 +684,13 @@ def _neighbours(store: ox.Store, changes: dict[str, set[tuple[str, bool]]]) -> s
     reads: dict[str, frozenset | None] = {}
     for iri, edges in changes.items():
         node = ox.NamedNode(iri)
-        around = {s.value for s, _p, _o, _g in store.quads_for_pattern(None, None, node, None)
-                  if isinstance(s, ox.NamedNode)}
-        around |= {o.value for _s, _p, o, _g in store.quads_for_pattern(node, None, None, None)
-                   if isinstance(o, ox.NamedNode) and o.value.startswith(base)}
+        around = {q.subject.value for q in store.quads_for_pattern(None, None, node, DEFAULT)
+                  if isinstance(q.subject, ox.NamedNode)}
+        around |= {q.object.value for q in store.quads_for_pattern(node, None, None, DEFAULT)
+                   if isinstance(q.object, ox.NamedNode) and q.object.value.startswith(base)}
         for other in around - found:
             if other not in reads:
                 reads[other] = reads_beyond_focus(store, ox.NamedNode(other))
             if reads[other] is None or not reads[other].isdisjoint(edges):
                 found.add(other)
     return found
-
-
-@dataclass(frozen=True)
-class _Described:
-    quads: list[ox.Quad]
-    triples: int  # quads in the store outside the meta graph
-
-
-def _describe_delta(store: ox.Store, meta: ox.NamedNode, before: _Contents,
-                    after: _Contents) -> _Described | None:
-    """_describe for an --add, from the previous VoID counts and what changed: the
-    counts are the same, without a GROUP BY over millions of quads. None when the
-    store has no usable previous description or the change was too large to diff."""
-    if before.void is None or len(before.quads) != sum(before.counts.values()) \
-            or len(after.quads) != sum(after.counts.values()):
-        return None
-    triples, types = before.void
-    triples += sum(after.counts.values()) - sum(before.counts.values())
-    kept = set(before.counts) | set(after.counts)
-    rdf_type = ox.NamedNode(RDF + "type")
-
-    def typed(quads: set[ox.Quad]) -> set[tuple]:
-        return {(q.subject, q.object) for q in quads
-                if q.predicate == rdf_type and isinstance(q.object, ox.NamedNode)}
-
-    old, new = typed(before.quads), typed(after.quads)
-    types = dict(types)
-    for subject, cls in old ^ new:
-        # typed in a graph the --add left alone: counted before and after alike
-        if any(not isinstance(q.graph_name, ox.NamedNode) or q.graph_name.value not in kept
-               for q in store.quads_for_pattern(subject, rdf_type, cls, None)):
-            continue
-        types[cls.value] = types.get(cls.value, 0) + (1 if (subject, cls) in new else -1)
-    types = {cls: n for cls, n in types.items() if n > 0}
-    derived = {meta.value, reconcile.RECONCILIATION_GRAPH}
-    sources = [g for g in store.named_graphs() if g.value not in derived]
-    return _Described(map_build(sources, types, triples), triples)
-
-
-def _describe(store: ox.Store, meta: ox.NamedNode) -> _Described:
-    """VoID and provenance for what the store now holds (the meta graph excluded).
-
-    void:triples counts the triples of the source graphs (a triple that two sources
-    state counts twice): counting distinct triples over the union takes Oxigraph
-    seconds per million triples, the sum of graph sizes does not."""
-    derived = {meta.value, reconcile.RECONCILIATION_GRAPH}  # made by the build, not read
-    sources = [g for g in store.named_graphs() if g.value not in derived]
-    query = f"""SELECT ?class (COUNT(DISTINCT ?s) AS ?n)
-                WHERE {{ GRAPH ?g {{ ?s <{RDF}type> ?class }} FILTER(?g != <{meta.value}>) }}
-                GROUP BY ?class"""
-    types = {row["class"].value: int(row["n"].value) for row in store.query(query)
-             if isinstance(row["class"], ox.NamedNode)}
-    triples = len(store) - sum(1 for _ in store.quads_for_pattern(None, None, None, meta))
-    return _Described(map_build(sources, types, triples), triples)

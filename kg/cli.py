@@ -170,12 +170,15 @@ def validate(files: tuple[Path, ...], store: str | None) -> None:
                 raise KGError(f"{path}: cannot parse as RDF: {exc}") from exc
             except OSError as exc:
                 raise KGError(f"{path}: cannot read ({exc.strerror})") from exc
-        report = validate_graph(to_rdflib(quads))
+        # a dataset with a default graph (kg's N-Quads / TriG export: the merge of the
+        # sources) is validated as its default graph; else all of its triples
+        default = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
+        report = validate_graph(to_rdflib(default if default and len(default) < len(quads) else quads))
     else:
         target = stores.store_path(store)
         live = stores.open_store(target)
-        if stores.is_url(target):  # a server: read it whole
-            report = validate_graph(to_rdflib(list(live.quads_for_pattern(None, None, None, None))))
+        if stores.is_url(target):  # a server: read its default graph (the merge) whole
+            report = validate_graph(to_rdflib(list(live.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
         else:  # batched by focus nodes, screens shared by two processes on a large store
             path = str((Path(target) / stores.CURRENT).resolve())
             report = validate_store(live, workers=2 if len(live) > 500_000 else 1, path=path)
@@ -220,15 +223,21 @@ def query(name: str, params: tuple[tuple[str, str], ...], fmt: str, store: str |
 @click.argument("text", required=False)
 @click.option("-f", "--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Read the query from a file.")
+@click.option("--allow-service", is_flag=True,
+              help="Let SERVICE clauses send requests to other servers (refused otherwise).")
 @_format_option
 @_store_option
-def sparql(text: str | None, file: Path | None, fmt: str, store: str | None) -> None:
-    """Run an ad-hoc read-only SPARQL query (updates are refused, exit 2)."""
+def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, store: str | None) -> None:
+    """Run an ad-hoc read-only SPARQL query (updates and SERVICE are refused, exit 2).
+
+    The default graph is the merge of the sources, one node per real paper and person;
+    GRAPH, FROM and FROM NAMED reach each source's own graph.
+    """
     if (text is None) == (file is None):
         raise KGError("give a query as an argument or with -f FILE (one of the two)")
     source = file.read_text(encoding="utf-8") if file else text
     db = stores.open_store(stores.store_path(store))
-    click.echo(queries.format_result(queries.run_sparql(db, source), fmt))
+    click.echo(queries.format_result(queries.run_sparql(db, source, allow_service=allow_service), fmt))
 
 
 @main.command(name="export")
@@ -271,9 +280,7 @@ def show(text: str, fmt: str, store: str | None) -> None:
     """Everything known about a person, paper, topic or role named TEXT."""
     entity = facts.describe(stores.open_store(stores.store_path(store)), text)
     if fmt == "json":
-        click.echo(json.dumps({"iri": entity.iri, "kind": entity.kind, "label": entity.label,
-                               "facts": [f.__dict__ for f in entity.facts],
-                               "sources": list(entity.sources)}, indent=1, ensure_ascii=False))
+        click.echo(json.dumps(entity.as_json(), indent=1, ensure_ascii=False))
         return
     click.echo(f"{entity.label}  ({entity.kind})\n<{entity.iri}>\n")
     for fact in entity.facts:

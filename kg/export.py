@@ -50,7 +50,7 @@ FORMATS = {
     "trig": ox.RdfFormat.TRIG,
     "jsonld": None,  # rdflib's serialiser, then normalised
 }
-GRAPHLESS = ("turtle", "ntriples", "jsonld")  # the union of the graphs' triples
+GRAPHLESS = ("turtle", "ntriples", "jsonld")  # the default graph: the merge (see kg.merge)
 SUFFIXES = {"turtle": ".ttl", "ntriples": ".nt", "nquads": ".nq", "trig": ".trig", "jsonld": ".jsonld"}
 
 SORT = shutil.which("sort")  # coreutils sort; None: sort in Python (all lines in memory)
@@ -65,7 +65,8 @@ def _key(term) -> str:
 
 
 def export_bytes(store, fmt: str) -> bytes:
-    """Serialise the whole store; graph-less formats get the union of all graphs."""
+    """Serialise the store: graph-less formats get the default graph (the merge of the
+    sources, one node per real thing), N-Quads and TriG every graph, the default one too."""
     out = io.BytesIO()
     export_to(store, fmt, out)
     return out.getvalue()
@@ -79,8 +80,9 @@ def export_file(store, fmt: str, path: str | Path) -> None:
 
 
 def export_to(store, fmt: str, out: BinaryIO, streamed: StreamedLines | None = None) -> None:
-    """Write the export of `store` in `fmt` to the binary stream `out`; with `streamed`,
-    the triples of its graphs are taken from it rather than from the store."""
+    """Write the export of `store` in `fmt` to the binary stream `out`; with `streamed`
+    (graph-less formats only), the default graph's triples are taken from it rather
+    than from the store."""
     _check(fmt)
     if streamed is not None and fmt not in GRAPHLESS:
         raise ExportError(f"{fmt} keeps graphs: it cannot take streamed triples")
@@ -158,17 +160,20 @@ def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int) -> list
 
 @contextmanager
 def _sorted_ntriples(store: ox.Store, streamed: StreamedLines | None = None) -> Iterator[BinaryIO]:
-    """A stream of the distinct triples of all graphs as sorted N-Triples lines (those
-    of the graphs in `streamed` read from it, the others dumped from the store)."""
-    graphs = [g for g in _graphs(store) if streamed is None or g not in streamed.graphs]
-    kept = [streamed.finish()] if streamed is not None else []
+    """A stream of the default graph's triples as sorted N-Triples lines: dumped from
+    the store, or with `streamed`, read from the lines a build kept of them (all of
+    them: see StagedExport)."""
+    if streamed is not None:
+        files, graphs = [streamed.finish()], []
+    else:
+        files, graphs = [], [ox.DefaultGraph()]
     if SORT is None:
         lines = set()
         for graph in graphs:
             buf = io.BytesIO()
             _dump(store, graph, buf)
             lines.update(buf.getvalue().split(b"\n"))
-        for name in kept:
+        for name in files:
             with open(name, "rb") as handle:
                 lines.update(handle.read().split(b"\n"))
         lines.discard(b"")
@@ -177,7 +182,7 @@ def _sorted_ntriples(store: ox.Store, streamed: StreamedLines | None = None) -> 
     env = {**os.environ, "LC_ALL": "C"}
     parts = max(1, min(DUMP_THREADS, os.cpu_count() or 1))
     with tempfile.TemporaryDirectory(prefix="kg-export-") as folder, tempfile.TemporaryFile() as errors:
-        files = _dump_graphs(store, graphs, folder, parts) + kept
+        files = _dump_graphs(store, graphs, folder, 1) + files if graphs else files
         try:
             proc = subprocess.Popen([SORT, "-u", "-S", SORT_BUFFER, f"--parallel={parts}", "-T", folder,
                                      *files], stdout=subprocess.PIPE, stderr=errors, env=env)
@@ -197,26 +202,33 @@ def _sorted_ntriples(store: ox.Store, streamed: StreamedLines | None = None) -> 
             proc.stdout.close()
 
 
+def nquads_as_ntriples(graph: ox.NamedNode, nquads: bytes) -> bytes:
+    """N-Quads lines whose graph is `graph`, as N-Triples lines. Only a line's end has a
+    raw newline (N-Quads escapes it in literals), and there " <graph> ." is the graph,
+    so one replace takes it out of every line."""
+    return nquads.replace(f" {graph} .\n".encode(), b" .\n")
+
+
 class StreamedLines:
-    """The N-Triples lines of graphs a build streams into its store, kept in a
+    """The N-Triples lines of the default graph as a build writes it, kept in a
     temporary file for that build's export, so that the export need not decode them
     back out of the store: for the whole Anthology that took 17 of the export's 29 s,
     keeping the lines well under one."""
 
     def __init__(self) -> None:
-        self.graphs: set[ox.NamedNode] = set()
+        self.graphs: set[ox.NamedNode] = set()  # the graphs streamed in whole
         self._folder = tempfile.mkdtemp(prefix="kg-streamed-")
         self.path = os.path.join(self._folder, "streamed.nt")
         self._out: BinaryIO | None = open(self.path, "wb", buffering=_CHUNK)  # noqa: SIM115 - closed by finish()
 
-    def write(self, graph: ox.NamedNode, nquads: bytes) -> None:
-        """Keep N-Quads lines whose graph is `graph`, as triples. Only a line's end has
-        a raw newline (N-Quads escapes it in literals), and there " <graph> ." is the
-        graph, so one replace takes it out of every line."""
+    def write_triples(self, graph: ox.NamedNode | None, ntriples: bytes) -> None:
+        """Keep N-Triples lines of the default graph (those of `graph`, if it is given:
+        a graph streamed in whole, whose triples all join the default graph)."""
         if self._out is None:
             raise ExportError("streamed lines written after the export began")
-        self.graphs.add(graph)
-        self._out.write(nquads.replace(f" {graph} .\n".encode(), b" .\n"))
+        if graph is not None:
+            self.graphs.add(graph)
+        self._out.write(ntriples)
 
     def finish(self) -> str:
         """The file, complete: no more lines are taken."""
@@ -233,14 +245,16 @@ class StreamedLines:
 class StagedExport:
     """An export a build writes while it validates: a thread writes it to a temporary
     file beside `path`, which `publish` renames into place once the store is live and
-    `discard` removes otherwise. For the formats that hold the union of the graphs,
-    `lines` keeps what the build streams into the store (see StreamedLines)."""
+    `discard` removes otherwise. For the graph-less formats, `lines` keeps every triple
+    the build writes into the default graph (see StreamedLines)."""
 
-    def __init__(self, fmt: str, path: str | Path):
+    def __init__(self, fmt: str, path: str | Path, *, whole: bool = True):
+        """`whole`: the build writes the whole default graph (not an --add, which keeps
+        what the store held), so its lines can make a graph-less export."""
         _check(fmt)
         self.fmt, self.path = fmt, Path(path)
         self._tmp = _temp_beside(self.path)  # now: a bad path fails before the build
-        self.lines = StreamedLines() if fmt in GRAPHLESS and SORT is not None else None
+        self.lines = StreamedLines() if whole and fmt in GRAPHLESS and SORT is not None else None
         self._pool: ThreadPoolExecutor | None = None
         self._job = None
         self.seconds = 0.0  # how long writing it took, once written

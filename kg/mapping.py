@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pyoxigraph import Literal, NamedNode, Quad
 
+from kg.names import slug
 from kg.namespaces import (
     DCTERMS,
     KG,
@@ -27,7 +28,6 @@ from kg.namespaces import (
     XSD,
     digest,
     mint,
-    slug,
 )
 from kg.records import (
     AnthologyEvent,
@@ -169,9 +169,9 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
         add(iri, K("asteriskMarked"), _bool(paper.starred))
         if event:
             add(iri, K("presentedAt"), event)
-        if paper.topic:
-            add(iri, NamedNode(DCTERMS + "subject"), topic_iri(paper.topic))
-            add(iri, S("about"), topic_iri(paper.topic))
+        for topic in paper.topics:
+            add(iri, NamedNode(DCTERMS + "subject"), topic_iri(topic))
+            add(iri, S("about"), topic_iri(topic))
         origin(iri, paper.line)
         for position, (author, pid) in enumerate(zip(paper.authors, ids, strict=True), start=1):
             person = person_iri(pid)

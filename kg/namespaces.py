@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
-import unicodedata
 
 SCHEMA = "http://schema.org/"
 DCTERMS = "http://purl.org/dc/terms/"
@@ -46,29 +44,6 @@ def base_iri() -> str:
     """The base for minted IRIs: `KG_BASE` if set, else DEFAULT_BASE."""
     base = os.environ.get("KG_BASE", DEFAULT_BASE)
     return base if base.endswith(("/", "#")) else base + "/"
-
-
-def fold(text: str) -> str:
-    """Case- and accent-insensitive form of a name or title, for matching."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    # letters that NFKD does not decompose
-    text = text.translate(str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "ß": "ss",
-                                         "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE",
-                                         "đ": "d", "Đ": "D", "ı": "i"}))
-    return text.casefold()
-
-
-def slug(text: str, limit: int = 60) -> str:
-    """ASCII kebab-case slug, cut at a word boundary to at most `limit` characters."""
-    words = re.findall(r"[a-z0-9]+", fold(text))
-    out = ""
-    for word in words:
-        candidate = f"{out}-{word}" if out else word
-        if len(candidate) > limit:
-            break
-        out = candidate
-    return out or (words[0][:limit] if words else "x")
 
 
 def digest(text: str, size: int = 8) -> str:

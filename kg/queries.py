@@ -18,9 +18,10 @@ from importlib.resources import files
 import pyoxigraph as ox
 import yaml
 
+from kg import dataset, sparqltext
 from kg.errors import QueryError, UnknownNameError
-from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD, fold
-from kg.resolve import name_key
+from kg.names import fold, name_key
+from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
 SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
@@ -148,9 +149,11 @@ def bind(store: ox.Store, param: Param, value: str) -> ox.NamedNode | ox.Literal
 
 def labels(store: ox.Store, kind: str) -> list[tuple[ox.NamedNode, str]]:
     return [(row["e"], row["label"].value)
-            for row in store.query(_LABELS[kind], prefixes=PREFIXES, use_default_graph_as_union=True)]
+            for row in store.query(_LABELS[kind], prefixes=PREFIXES)]
 
 
+_DEFAULT = ox.DefaultGraph()
+_SAME_AS = ox.NamedNode(SCHEMA + "sameAs")
 # per kind: the class and label properties of _LABELS, for index lookups
 _LABEL_INDEX = {
     "person": (SCHEMA + "Person", (SCHEMA + "name", SCHEMA + "alternateName")),
@@ -166,15 +169,24 @@ def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]
     cls, props = _LABEL_INDEX[kind]
     if text.startswith(("http://", "https://")):
         try:
-            candidates = {ox.NamedNode(text)}
+            candidates = {canonical(store, ox.NamedNode(text))}
         except ValueError:
             return set()
     else:
         candidates = {q.subject for prop in props
-                      for q in store.quads_for_pattern(None, ox.NamedNode(prop), ox.Literal(text), None)}
+                      for q in store.quads_for_pattern(None, ox.NamedNode(prop), ox.Literal(text), _DEFAULT)}
     a, cls = ox.NamedNode(RDF + "type"), ox.NamedNode(cls)
     return {e for e in candidates if isinstance(e, ox.NamedNode)
-            and next(store.quads_for_pattern(e, a, cls, None), None) is not None}
+            and next(store.quads_for_pattern(e, a, cls, _DEFAULT), None) is not None}
+
+
+def canonical(store: ox.Store, iri: ox.NamedNode) -> ox.NamedNode:
+    """The IRI the default graph knows `iri` by: itself, or the canonical IRI that is
+    schema:sameAs it (a guide's IRI for a paper or person merged under the Anthology's)."""
+    if next(store.quads_for_pattern(iri, None, None, _DEFAULT), None) is not None:
+        return iri
+    merged = next(store.quads_for_pattern(None, _SAME_AS, iri, _DEFAULT), None)
+    return merged.subject if merged is not None and isinstance(merged.subject, ox.NamedNode) else iri
 
 
 def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
@@ -188,8 +200,10 @@ def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
     if len(exact) == 1:  # an index lookup; the scan below reads every label
         return ox.NamedNode(exact[0])
     index = [(e, label) for k in kinds for e, label in labels(store, k)]
-    if text.startswith(("http://", "https://")) and any(e.value == text for e, _ in index):
-        return ox.NamedNode(text)
+    if text.startswith(("http://", "https://")):
+        merged = canonical(store, ox.NamedNode(text)).value
+        if any(e.value == merged for e, _ in index):
+            return ox.NamedNode(merged)
     key = name_key(text)
     hits = sorted({e.value for e, label in index if name_key(label) == key})
     if not hits and len(key) >= 4:
@@ -216,19 +230,36 @@ def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
     return [folded[c] for c in close]
 
 
-_UPDATE = re.compile(r"^\s*(?:(?:PREFIX|BASE)\s[^\n]*\s*)*(INSERT|DELETE|LOAD|CLEAR|DROP|CREATE|ADD|MOVE|COPY|WITH)\b",
-                     re.IGNORECASE)
-
-
-def run_sparql(store: ox.Store, text: str, bindings: dict | None = None) -> Result:
-    """Run read-only SPARQL over the union of all graphs."""
-    stripped = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    if _UPDATE.match(stripped):
+def check_query(text: str, *, allow_service: bool = False) -> sparqltext.Reading:
+    """What `text` is, read without running it (kg.sparqltext); QueryError for what kg
+    refuses to run: updates, SERVICE (a request to another server, made from this
+    machine) unless `allow_service`, and nesting deeper than the engine can take."""
+    reading = sparqltext.read(text, PREFIXES)
+    if reading.update:
         raise QueryError("updates are refused: kg answers read-only queries (SELECT, ASK, "
                          "CONSTRUCT, DESCRIBE); rebuild the store with `kg build` to change data")
+    if reading.service and not allow_service:
+        raise QueryError("SERVICE is refused: it makes this machine send requests to another "
+                         "server; pass --allow-service to let the query do that")
+    if reading.depth > sparqltext.MAX_DEPTH:
+        raise QueryError(f"the query nests {reading.depth} groups or parentheses deep, more than the "
+                         f"{sparqltext.MAX_DEPTH} kg accepts; flatten it")
+    return reading
+
+
+def run_sparql(store: ox.Store, text: str, bindings: dict | None = None, *,
+               allow_service: bool = False) -> Result:
+    """Run read-only SPARQL: the default graph is the merge of the sources (one node per
+    real thing), the named graphs are the sources as they said it (see kg.merge); a
+    query's own FROM / FROM NAMED are honoured, several FROM graphs merged (kg.dataset)."""
+    reading = check_query(text, allow_service=allow_service)
+    options = {"prefixes": PREFIXES, "substitutions": bindings or None}
     try:
-        answer = store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True,
-                             substitutions=bindings or None)
+        if isinstance(store, ox.Store) and dataset.merges(reading.default_graphs):
+            answer = dataset.query_merged(text, reading.default_graphs, reading.named_graphs,
+                                          dataset.store_triples(store), **options)
+        else:
+            answer = store.query(text, **options)
     except SyntaxError as exc:
         raise QueryError(f"SPARQL syntax error: {exc}") from exc
     except OSError as exc:

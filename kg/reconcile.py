@@ -38,7 +38,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
@@ -50,7 +50,8 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.errors import KGError, SourceError
 from kg.mapping import paper_iri, person_iri, source_iri
-from kg.namespaces import KG, PREFIXES, PROV, RDF, SCHEMA, XSD, fold, mint
+from kg.names import title_key, words
+from kg.namespaces import KG, PREFIXES, PROV, RDF, SCHEMA, XSD, mint
 from kg.records import AnthologyPaper, Guide, Issue
 from kg.resolve import Curation, person_id
 from kg.sources.anthology import NameResolver, slugify_name
@@ -99,7 +100,6 @@ STATUSES = ("auto", "accepted", "rejected", "review")  # "unmatched" links are n
 DISCREPANCY_KINDS = ("author-missing-in-guide", "author-missing-in-anthology", "author-order",
                      "name-form", "title")
 
-_TOKEN = re.compile(r"[^\W_]+")
 _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 _STOP = frozenset({
     "a", "an", "and", "are", "as", "at", "by", "can", "do", "does", "for", "from", "how", "in",
@@ -115,21 +115,10 @@ _YEAR = re.compile(r"\b(19|20)\d{2}\b")
 
 # --------------------------------------------------------------------------- text
 
-def _words(text: str) -> list[str]:
-    """Folded words: case, accents and punctuation do not matter."""
-    return _TOKEN.findall(text.lower() if text.isascii() else fold(text))
-
-
 @lru_cache(maxsize=1 << 16)
 def _name_words(text: str) -> tuple[str, ...]:
     """`_words` of a name part, cached: the same family names recur across the Anthology."""
-    return tuple(_words(text))
-
-
-def title_key(title: str) -> str:
-    """The matching key of a title: folded letters and digits only, so case, accents,
-    punctuation, spacing and hyphenation ("multimodal" / "Multi-modal") do not matter."""
-    return "".join(_words(title.rstrip("*")))
+    return tuple(words(text))
 
 
 def _spelling(text: str) -> str:
@@ -145,7 +134,7 @@ def _year_of(text: str | None) -> str | None:
 
 
 def _venue_words(event: str | None) -> frozenset[str]:
-    return frozenset(w for w in _words(event or "") if not w.isdigit())
+    return frozenset(w for w in words(event or "") if not w.isdigit())
 
 
 def _volume_of(anthology_id: str) -> str:
@@ -180,6 +169,7 @@ class _Name:
     person: str  # person IRI
     position: int
     ids: frozenset[str] = frozenset()  # Anthology person ids the name can stand for
+    listed: frozenset[str] = frozenset()  # of those, the ones name_variants.yaml lists it for
 
 
 def _split_tokens(words: list[str]) -> tuple[str, ...]:
@@ -187,18 +177,19 @@ def _split_tokens(words: list[str]) -> tuple[str, ...]:
 
 
 def _guide_name(printed: str, person: str, position: int, resolver: NameResolver | None) -> _Name:
-    tokens = _split_tokens(_words(printed))
-    ids = {slugify_name(None, printed)}
+    tokens = _split_tokens(words(printed))
+    listed: set[str] = set()
     if resolver is not None:
         parts = printed.split()
         for i in range(1, len(parts)):
-            ids.update(resolver.ids_for(" ".join(parts[:i]), " ".join(parts[i:])))
-    return _Name(printed, tokens, tokens[:-1], tokens[-1:], person, position, frozenset(ids))
+            listed.update(resolver.ids_for(" ".join(parts[:i]), " ".join(parts[i:])))
+    return _Name(printed, tokens, tokens[:-1], tokens[-1:], person, position,
+                 frozenset({slugify_name(None, printed), *listed}), frozenset(listed))
 
 
 def _anthology_name(first: str | None, last: str, person_id_: str, position: int) -> _Name:
-    given = _split_tokens(_words(first or ""))
-    family = _split_tokens(_words(last))
+    given = _split_tokens(words(first or ""))
+    family = _split_tokens(words(last))
     printed = " ".join(f"{first} {last}".split()) if first else " ".join(last.split())
     return _Name(printed, given + family, given, family, person_iri(person_id_).value, position,
                  frozenset({person_id_}))
@@ -466,10 +457,62 @@ class Link:
 
 
 @dataclass(frozen=True)
+class Alias:
+    """An IRI a guide mints for a paper or person the Anthology already names: the
+    default graph merges the two under the Anthology's IRI (see kg.merge)."""
+
+    alias: str
+    canonical: str
+    confidence: float
+    evidence: str
+    file: str = ""  # the guide and line that name the alias
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class Reconciliation:
     links: tuple[Link, ...]  # in guide order
     threshold: float
     issues: tuple[Issue, ...] = ()
+    # guide people whose printed name name_variants.yaml lists for one Anthology person
+    listed_people: tuple[Alias, ...] = ()
+
+    def aliases(self, known: Callable[[str], bool] | None = None) -> tuple[dict[str, str], list[Issue]]:
+        """alias IRI -> canonical IRI: linked guide papers (auto or accepted), the guide
+        people aligned with their Anthology person (schema:sameAs strength) on them, and
+        those name_variants.yaml resolves to one Anthology person. `known` says whether
+        a canonical IRI names something the store holds: an alias to nothing is left
+        out. An IRI aligned with two people keeps the surer one, with a warning."""
+        found: dict[str, list[Alias]] = defaultdict(list)
+        for link in self.links:
+            if link.status not in LINKED or link.anthology is None:
+                continue
+            target = mint("anthology", link.anthology.anthology_id)
+            where = (link.guide_file, link.line or 0)
+            found[link.paper].append(Alias(link.paper, target, link.anthology.confidence,
+                                           f"the guide paper's link ({link.status})", *where))
+            for person in link.people:
+                if person.same_as:
+                    found[person.guide_person].append(Alias(
+                        person.guide_person, person.anthology_person, person.confidence,
+                        person.evidence, *where))
+        for alias in self.listed_people:
+            if not found.get(alias.alias):
+                found[alias.alias].append(alias)
+        out: dict[str, str] = {}
+        issues: list[Issue] = []
+        for iri, candidates in sorted(found.items()):
+            candidates = [c for c in candidates if c.canonical != iri and (known is None or known(c.canonical))]
+            if not candidates:
+                continue
+            best = min(candidates, key=lambda c: (-c.confidence, c.canonical))
+            others = sorted({c.canonical for c in candidates} - {best.canonical})
+            if others:
+                issues.append(Issue(best.file, best.line, f"<{iri}> is aligned with <{best.canonical}> "
+                                    f"and with {', '.join(f'<{o}>' for o in others)}; merged into the "
+                                    "first (the surer alignment)"))
+            out[iri] = best.canonical
+        return out, issues
 
     def summary(self) -> dict:
         status = Counter(link.status for link in self.links)
@@ -663,10 +706,10 @@ class _Index:
         self.any_year = any(p.year is None for p in papers)
         for i, paper in enumerate(papers):
             self.by_key[title_key(paper.title)].append(i)
-            words = {w for w in _words(paper.title.rstrip("*")) if w not in _STOP}
-            for word in words:
+            title_words = {w for w in words(paper.title.rstrip("*")) if w not in _STOP}
+            for word in title_words:
                 self.by_word[word].append(i)
-            self.need_words.append(max(2, math.ceil(len(words) / 2)))
+            self.need_words.append(max(2, math.ceil(len(title_words) / 2)))
             for token in {t for name in paper.names for t in name.tokens}:
                 self.by_name[token].append(i)
             self.need_names.append(max(2, math.ceil(len(paper.names) / 2)))
@@ -675,12 +718,12 @@ class _Index:
     def title_hits(self, title: str) -> set[int]:
         """`hits(title, None, ())`, quick for the many titles that share fewer than two
         words with every guide title (each guide paper needs at least two)."""
-        title_words = _words(title.rstrip("*"))
+        title_words = words(title.rstrip("*"))
         found = set(self.by_key.get("".join(title_words), ()))
         shared = self.vocabulary.intersection(title_words)
         if len(shared) >= 2:
-            words: Counter[int] = Counter(i for word in shared for i in self.by_word[word])
-            found.update(i for i, n in words.items() if n >= self.need_words[i])
+            counts: Counter[int] = Counter(i for word in shared for i in self.by_word[word])
+            found.update(i for i, n in counts.items() if n >= self.need_words[i])
         return found
 
     def name_hits(self, year: str | None, families: Iterable[Sequence[str]]) -> set[int]:
@@ -698,13 +741,13 @@ class _Index:
     def hits(self, title: str, year: str | None, families: Iterable[Sequence[str]]) -> set[int]:
         """Guide papers an Anthology paper is a candidate for: same title key, half the
         title's words, or (in a guide's year) half the authors' family names."""
-        title_words = _words(title.rstrip("*"))
+        title_words = words(title.rstrip("*"))
         found = set(self.by_key.get("".join(title_words), ()))
-        words: Counter[int] = Counter()
+        counts: Counter[int] = Counter()
         for word in set(title_words):
             for i in self.by_word.get(word, ()):
-                words[i] += 1
-        found.update(i for i, n in words.items() if n >= self.need_words[i])
+                counts[i] += 1
+        found.update(i for i, n in counts.items() if n >= self.need_words[i])
         return found | self.name_hits(year, families)
 
 
@@ -716,7 +759,7 @@ def _score(paper: GuidePaper, work: _Work) -> tuple[Candidate, _Alignment, float
         same = _spelling(paper.title) == _spelling(work.title)
         evidence.append("title identical" if same else "title exact after normalisation")
     else:
-        t = difflib.SequenceMatcher(None, " ".join(_words(paper.title)), " ".join(_words(work.title)),
+        t = difflib.SequenceMatcher(None, " ".join(words(paper.title)), " ".join(words(work.title)),
                                     autojunk=False).ratio()
         evidence.append(f"title similarity {t:.2f}")
     alignment = align_bylines(paper.names, work.names)
@@ -870,7 +913,24 @@ def _reconcile(papers: Sequence[GuidePaper], works: Iterable[tuple[set[int], _Wo
             _people(alignment) if keep else (),
             tuple(_discrepancies(paper, work, alignment)) if keep else (),
         ))
-    return Reconciliation(tuple(links), threshold, tuple(issues))
+    return Reconciliation(tuple(links), threshold, tuple(issues), _listed_people(papers))
+
+
+def _listed_people(papers: Sequence[GuidePaper]) -> tuple[Alias, ...]:
+    """Guide people whose printed name name_variants.yaml lists for exactly one
+    Anthology person with another IRI (a variant spelling the Anthology knows)."""
+    out: dict[str, Alias] = {}
+    for paper in papers:
+        for name in paper.names:
+            if len(name.listed) != 1:
+                continue
+            (pid,) = name.listed
+            target = person_iri(pid).value
+            if target != name.person and name.person not in out:
+                out[name.person] = Alias(name.person, target, 0.95,
+                                         f"name_variants.yaml lists {name.printed!r} for the person {pid}",
+                                         paper.file_name, paper.authors_line or 0)
+    return tuple(out[k] for k in sorted(out))
 
 
 # --------------------------------------------------------------------------- from records
@@ -950,7 +1010,7 @@ def reconcile_sources(guides: list[Guide], anthology_papers: Iterable[AnthologyP
 # Guides are the sources typed schema:Article (Anthology collections and hand-made RDF
 # files are not); each is then read with ?src bound, which keeps the scan to its graph.
 _GUIDE_SOURCES = """
-SELECT DISTINCT ?src WHERE { ?src a schema:Article ; kg:fileName ?file . } ORDER BY ?src
+SELECT DISTINCT ?src WHERE { GRAPH ?src { ?src a schema:Article ; kg:fileName ?file . } } ORDER BY ?src
 """
 
 _GUIDE_PAPERS = """
@@ -958,9 +1018,9 @@ SELECT ?paper ?title ?line ?file ?src ?event ?slot ?position ?printed ?person ?a
 WHERE {
   GRAPH ?src { ?paper a schema:ScholarlyArticle ; schema:name ?title . }
   FILTER(STRSTARTS(STR(?paper), ?prefix))
-  ?src kg:fileName ?file .
+  GRAPH ?src { ?src kg:fileName ?file . }
   OPTIONAL { GRAPH ?src { ?paper kg:sourceLine ?line } }
-  OPTIONAL { ?src schema:about/schema:name ?event }
+  OPTIONAL { GRAPH ?src { ?src schema:about/schema:name ?event } }
   OPTIONAL {
     GRAPH ?src { ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
                        kg:printedName ?printed ; pro:isHeldBy ?person .
@@ -1007,12 +1067,14 @@ SELECT ?paper (GROUP_CONCAT(?printed; SEPARATOR="\\n") AS ?names) WHERE {
 GROUP BY ?paper
 """
 
-# DISTINCT: a person is described in every collection graph they appear in.
+# The Anthology's own byline (its slots are minted under the paper's IRI): a guide
+# paper merged with it has its own slots too, in the default graph.
 _AUTHORS_OF = """
 SELECT DISTINCT ?paper ?position ?printed ?person ?family WHERE {
   {values}
   ?slot pro:relatesToDocument ?paper ; schema:position ?position ;
         kg:printedName ?printed ; pro:isHeldBy ?person .
+  FILTER(STRSTARTS(STR(?slot), STR(?paper)))
   OPTIONAL { ?person schema:familyName ?family }
 }
 """
@@ -1033,7 +1095,7 @@ def _nick_free(printed: str) -> str:
 def _query(store: ox.Store, text: str, **bindings):
     subs = {ox.Variable(k): v if isinstance(v, ox.NamedNode) else ox.Literal(v)
             for k, v in bindings.items()}
-    return store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True, substitutions=subs)
+    return store.query(text, prefixes=PREFIXES, substitutions=subs)
 
 
 def _store_guides(store, resolver: NameResolver | None) -> list[GuidePaper]:
@@ -1068,7 +1130,7 @@ def _split_printed(printed: str, family: str | None = None) -> tuple[str | None,
     parts = printed.split()
     if family:
         n = len(family.split())
-        if 0 < n < len(parts) and _words(" ".join(parts[-n:])) == _words(family):
+        if 0 < n < len(parts) and words(" ".join(parts[-n:])) == words(family):
             return " ".join(parts[:-n]), " ".join(parts[-n:])
     return (" ".join(parts[:-1]) or None, parts[-1]) if parts else (None, printed)
 
@@ -1335,24 +1397,12 @@ def _int(value: int) -> Literal:
     return Literal(str(value), datatype=_INTEGER)
 
 
-# As the Anthology mapping writes its own schema:sameAs DOI: only the characters an IRI
-# may not hold are percent-encoded, so guide paper and Anthology paper share the DOI IRI.
-_IRI_UNSAFE = re.compile(r'[\x00-\x20<>"{}|\\^`\x7f]')
-
-
-def _doi_iri(doi: str) -> NamedNode | None:
-    text = DOI_URL.format(doi.strip())
-    try:
-        return NamedNode(_IRI_UNSAFE.sub(lambda m: f"%{ord(m.group(0)):02X}", text))
-    except ValueError:
-        return None
-
-
-def map_reconciliation(rec: Reconciliation) -> list[Quad]:
+def map_reconciliation(rec: Reconciliation, aliases: dict[str, str] | None = None) -> list[Quad]:
     """The reconciliation graph (RECONCILIATION_GRAPH): one kg:Reconciliation per guide
     paper with a proposed, accepted or rejected Anthology paper, its discrepancies and
-    author alignments, and for linked papers schema:sameAs (Anthology URL, DOI) and
-    schema:isPartOf (the volume) on the guide paper. Sorted; no blank nodes."""
+    author alignments, and `<canonical> schema:sameAs <alias>` for each of `aliases`
+    (alias IRI -> canonical IRI, see Reconciliation.aliases): the IRIs the guides mint
+    for what the default graph merges under the Anthology's. Sorted; no blank nodes."""
     graph = NamedNode(RECONCILIATION_GRAPH)
     out: list[Quad] = []
 
@@ -1374,12 +1424,6 @@ def map_reconciliation(rec: Reconciliation) -> list[Quad]:
         for text in link.evidence:
             add(node, _k("evidence"), Literal(text))
         add(node, _DERIVED, source)
-        if link.status in LINKED:
-            add(paper, _s("sameAs"), NamedNode(cand.url))
-            doi = _doi_iri(cand.doi) if cand.doi else None
-            if doi is not None:
-                add(paper, _s("sameAs"), doi)
-            add(paper, _s("isPartOf"), NamedNode(mint("anthology", cand.volume_id)))
         for d in link.discrepancies:
             dn = NamedNode(f"{link.iri}/discrepancy/{d.key}")
             add(dn, _A, _k("Discrepancy"))
@@ -1408,6 +1452,6 @@ def map_reconciliation(rec: Reconciliation) -> list[Quad]:
             add(an, _k("anthologyPosition"), _int(person.anthology_position))
             add(an, _k("confidence"), _decimal(person.confidence))
             add(an, _k("evidence"), Literal(person.evidence))
-            if person.same_as and link.status in LINKED:
-                add(NamedNode(person.guide_person), _s("sameAs"), NamedNode(person.anthology_person))
+    for alias, canonical in sorted((aliases or {}).items()):
+        add(NamedNode(canonical), _s("sameAs"), NamedNode(alias))
     return sorted(set(out), key=lambda q: (q.subject.value, q.predicate.value, str(q.object)))

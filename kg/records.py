@@ -34,10 +34,15 @@ class Author:
 class Paper:
     title: str
     authors: tuple[Author, ...]
-    topic: str | None  # the heading it sits under, None on a page without headings
+    topics: tuple[str, ...]  # the headings it sits under (none on a page without headings)
     starred: bool  # marked with an asterisk in the guide
     line: int  # line of the title
     authors_line: int
+
+    @property
+    def topic(self) -> str | None:
+        """The first heading it sits under."""
+        return self.topics[0] if self.topics else None
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,18 @@
 `quads_for_pattern`, `named_graphs`, `len`), so saved queries, `stats`, `show` and
 `export` run unchanged against a server. Decisions (see README "Remote stores"):
 
-* **Which graphs.** kg's graphs are the meta graph plus the sources it lists
-  (`?build prov:used ?source`). Every query is sent with `default-graph-uri` *and*
-  `named-graph-uri` set to exactly those graphs (SPARQL 1.1 Protocol), which gives
-  the embedded store's "default graph = union of all graphs" on any server, and
-  keeps out Virtuoso's system graphs and kg's temporary upload graphs. A query that
-  names its own dataset (FROM / FROM NAMED) is sent as written.
+* **Which graphs.** kg's named graphs are the meta graph, the sources it lists
+  (`?build prov:used ?source`) and the reconciliation graph; the embedded store's
+  default graph (the merge of the sources, see kg.merge) is the graph `graph/merged`
+  on a server, which has no default graph of its own that every server would share.
+  Every query is sent with `default-graph-uri` = that graph and `named-graph-uri` =
+  the named graphs (SPARQL 1.1 Protocol), which gives the embedded store's dataset on
+  any server, and keeps out Virtuoso's system graphs and kg's temporary upload
+  graphs. A query that names its own dataset (FROM / FROM NAMED) gets exactly that
+  dataset, sent as the protocol's parameters too (Virtuoso would otherwise let GRAPH
+  reach every graph beside FROM); one with several FROM graphs, which servers union
+  without merging (a triple in two of them comes twice), runs here on their merge
+  (see kg.dataset).
 * **Parameters.** A server has no substitution API, so bound values travel as a
   `VALUES` block placed first inside the query's top-level WHERE group (so FILTERs
   of that group see them, as with Oxigraph's substitutions). The block is built only
@@ -41,7 +47,11 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from kg import dataset, sparqltext
 from kg.errors import StoreError
+from kg.mapping import META_GRAPH
+from kg.namespaces import mint
+from kg.reconcile import RECONCILIATION_GRAPH
 
 CHUNK = 50_000  # triples per upload request
 TIMEOUT = 60.0
@@ -50,10 +60,12 @@ XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 
 
 def meta_graph() -> ox.NamedNode:
-    from kg.mapping import META_GRAPH
-    from kg.namespaces import mint
-
     return ox.NamedNode(mint(*META_GRAPH.split("/")))
+
+
+def merged_graph() -> ox.NamedNode:
+    """Where a server keeps what the embedded store's default graph holds."""
+    return ox.NamedNode(mint("graph", "merged"))
 
 
 @dataclass(frozen=True)
@@ -87,61 +99,6 @@ def endpoints(spec: str) -> Endpoints:
                      "(Virtuoso), or query=URL,update=URL,store=URL")
 
 
-# --- reading SPARQL text just enough to place a VALUES block --------------------------
-
-_LEX = re.compile(r'''
-   (?P<comment>\#[^\n]*)
- | (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
-             |"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')
- | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
- | (?P<var>[?$]\w+)
- | (?P<word>[A-Za-z_][\w.-]*(?::[\w.%-]*)?|:[\w.%-]*)
- | (?P<open>\{) | (?P<close>\})
- | (?P<space>\s+) | (?P<other>.)
-''', re.DOTALL | re.VERBOSE)
-
-
-@dataclass(frozen=True)
-class Shape:
-    form: str  # SELECT | ASK | CONSTRUCT | DESCRIBE | "" (an update or unknown)
-    body: int | None  # offset just after the top-level WHERE group's "{"
-    dataset: bool  # the query has its own FROM / FROM NAMED
-
-
-def shape(text: str) -> Shape:
-    form = ""
-    where_seen = False
-    template_done = False
-    depth = 0
-    dataset = False
-    last_sig = None
-    for m in _LEX.finditer(text):
-        kind = m.lastgroup
-        if kind in ("comment", "space"):
-            continue
-        if kind == "word" and depth == 0:
-            upper = m.group().upper()
-            if not form and upper in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
-                form = upper
-            elif upper == "WHERE":
-                where_seen = True
-            elif upper == "FROM":
-                dataset = True
-        if kind == "open":
-            if depth == 0:
-                is_template = form == "CONSTRUCT" and not where_seen and not template_done \
-                    and last_sig == "CONSTRUCT"
-                if is_template:
-                    template_done = True
-                elif form:
-                    return Shape(form, m.end(), dataset)
-            depth += 1
-        elif kind == "close":
-            depth -= 1
-        last_sig = m.group().upper() if kind == "word" else kind
-    return Shape(form, None, dataset)
-
-
 def values_block(bindings: dict[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
     """`VALUES (?a ?b) { (<iri> "lit") }` from term objects, never from raw text."""
     names, terms = [], []
@@ -157,20 +114,8 @@ def values_block(bindings: dict[ox.Variable, ox.NamedNode | ox.Literal]) -> str:
 
 
 def with_bindings(text: str, bindings: dict | None) -> str:
-    if not bindings:
-        return text
-    found = shape(text)
-    if found.body is None:
-        raise SyntaxError("cannot find the query's WHERE group to bind parameters in")
-    return text[:found.body] + values_block(bindings) + text[found.body:]
-
-
-def with_prefixes(text: str, prefixes: dict[str, str] | None) -> str:
-    if not prefixes:
-        return text
-    declared = {m.group(1) for m in re.finditer(r"(?i)\bPREFIX\s+([\w.-]*):", text)}
-    head = "".join(f"PREFIX {p}: <{ns}>\n" for p, ns in prefixes.items() if p not in declared)
-    return head + text
+    """`text` with `bindings` as a VALUES block first inside its WHERE group."""
+    return sparqltext.with_values(text, values_block(bindings)) if bindings else text
 
 
 # --- HTTP ------------------------------------------------------------------------------
@@ -281,6 +226,7 @@ class RemoteStore:
         self.gsp_url = gsp_url or ""
         self.http = _Http(timeout)
         self._graphs: list[ox.NamedNode] | None = None
+        self._merged = False  # whether the server holds kg's merged graph
 
     @classmethod
     def from_spec(cls, spec: str, timeout: float = TIMEOUT) -> RemoteStore:
@@ -292,14 +238,19 @@ class RemoteStore:
 
     # graphs ---------------------------------------------------------------------------
     def kg_graphs(self, refresh: bool = False) -> list[ox.NamedNode]:
-        """The meta graph and the sources it lists; [] for an empty server."""
+        """kg's named graphs: the meta graph, the sources it lists and the reconciliation
+        graph; [] for an empty server."""
         if self._graphs is None or refresh:
-            meta = meta_graph()
+            meta, links, merged = meta_graph(), ox.NamedNode(RECONCILIATION_GRAPH), merged_graph()
             q = (f"SELECT DISTINCT ?g WHERE {{ GRAPH {meta} {{ ?build <{PROV_USED}> ?g }} }}")
             rows = self._select(q, graphs=[meta])
             sources = sorted({r["g"].value for r in rows if isinstance(r["g"], ox.NamedNode)})
-            present = self._ask(f"ASK {{ GRAPH {meta} {{ ?s ?p ?o }} }}", graphs=[meta])
-            self._graphs = ([meta] if present else []) + [ox.NamedNode(s) for s in sources]
+            present = {r["g"].value for r in self._select(
+                f"SELECT ?g WHERE {{ VALUES ?g {{ {meta} {links} {merged} }} "
+                "FILTER EXISTS { GRAPH ?g { ?s ?p ?o } } }", graphs=[meta, links, merged])}
+            self._merged = merged.value in present
+            self._graphs = ([meta] if meta.value in present else []) + [ox.NamedNode(s) for s in sources] \
+                + ([links] if links.value in present else [])
         return list(self._graphs)
 
     def named_graphs(self) -> Iterator[ox.NamedNode]:
@@ -311,28 +262,38 @@ class RemoteStore:
     def is_empty(self) -> bool:
         return not self.kg_graphs()
 
+    def _dataset(self) -> tuple[list[ox.NamedNode], list[ox.NamedNode]]:
+        """(default graphs, named graphs) to send with a query: the merge as the default
+        graph (or, from a server kg pushed to before it kept one, the union)."""
+        named = self.kg_graphs()
+        return ([merged_graph()] if self._merged else named), named
+
     # reading --------------------------------------------------------------------------
     def query(self, query: str, prefixes: dict[str, str] | None = None,
               use_default_graph_as_union: bool = False, substitutions: dict | None = None,
               **_ignored):
-        """Like pyoxigraph's Store.query: QuerySolutions, QueryBoolean or QueryTriples.
-
-        kg's graphs always make up both the default graph (their union) and the named
-        graphs; `use_default_graph_as_union` is accepted for pyoxigraph compatibility.
-        """
-        text = with_bindings(with_prefixes(query, prefixes), substitutions)
+        """Like pyoxigraph's Store.query: QuerySolutions, QueryBoolean or QueryTriples,
+        over kg's dataset (see the module docstring); `use_default_graph_as_union` is
+        accepted for pyoxigraph compatibility and changes nothing."""
+        text = with_bindings(sparqltext.with_prefixes(query, prefixes), substitutions)
         _check_syntax(text)
-        found = shape(text)
-        if found.form not in ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE"):
+        found = sparqltext.read(text)
+        if found.form not in sparqltext.QUERY_FORMS:
             raise SyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
-        graphs = None if found.dataset else self.kg_graphs()
+        if found.dataset:  # as SPARQL says, whatever the server's habits: sent as parameters
+            if dataset.merges(found.default_graphs):
+                return dataset.query_merged(text, found.default_graphs, found.named_graphs, self._graph_triples)
+            default = [ox.NamedNode(g) for g in found.default_graphs]
+            named = [ox.NamedNode(g) for g in found.named_graphs]
+        else:
+            default, named = self._dataset()
         if found.form in ("SELECT", "ASK"):
-            data = self._post_query(text, graphs, "application/sparql-results+json")
+            data = self._post_query(text, default, named, "application/sparql-results+json")
             try:
                 return _results(data, ask=found.form == "ASK")
             except SyntaxError as exc:
                 raise StoreError(f"the store at {self.query_url} sent unreadable results: {exc}") from None
-        data = self._post_query(text, graphs, "application/n-triples")
+        data = self._post_query(text, default, named, "application/n-triples")
         try:
             triples = list(ox.parse(data, format=ox.RdfFormat.N_TRIPLES))
         except SyntaxError as exc:
@@ -342,12 +303,31 @@ class RemoteStore:
         scratch.extend(ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in triples)
         return scratch.query("CONSTRUCT WHERE { ?s ?p ?o }")
 
+    def _graph_triples(self, graph: ox.NamedNode) -> Iterator[ox.Triple]:
+        """The triples of one of the server's graphs (for a query with several FROM)."""
+        return (ox.Triple(q.subject, q.predicate, q.object)
+                for q in self._quads(None, None, None, graph, [graph]))
+
     def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None) -> Iterator[ox.Quad]:
+        """As pyoxigraph's: `graph_name` None for every graph (the default one too),
+        ox.DefaultGraph() for the merge, a NamedNode for one named graph."""
+        default, named = self._dataset()
         if isinstance(graph_name, ox.DefaultGraph):
-            return iter(())  # kg keeps nothing in the default graph
+            return iter(self._as_default(self._quads(subject, predicate, object, None, default)))
+        if graph_name is not None:
+            return iter(self._quads(subject, predicate, object, graph_name, named))
+        found = self._quads(subject, predicate, object, None, named)
+        if self._merged:
+            found += self._as_default(self._quads(subject, predicate, object, None, default))
+        return iter(found)
+
+    @staticmethod
+    def _as_default(quads: list[ox.Quad]) -> list[ox.Quad]:
+        return [ox.Quad(q.subject, q.predicate, q.object, ox.DefaultGraph()) for q in quads]
+
+    def _quads(self, subject, predicate, object, graph_name, graphs: list[ox.NamedNode]) -> list[ox.Quad]:
         bindings = {ox.Variable(n): t for n, t in (("s", subject), ("p", predicate), ("o", object),
                                                   ("g", graph_name)) if t is not None}
-        graphs = self.kg_graphs()
         q = with_bindings("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
         rows = self._select(q, graphs=graphs)
         # a server may cut answers short without saying so (Virtuoso's ResultSetMaxRows):
@@ -361,10 +341,12 @@ class RemoteStore:
                 if not chunk:
                     raise StoreError(f"the store at {self.query_url} sent {len(rows)} of {total} quads")
                 rows += chunk
-        return iter([ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows])
+        return [ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]
 
     def __len__(self) -> int:
-        rows = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", graphs=self.kg_graphs())
+        default, named = self._dataset()
+        graphs = named + (default if self._merged else [])
+        rows = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", graphs=graphs)
         return int(rows[0]["n"].value) if rows else 0
 
     # writing --------------------------------------------------------------------------
@@ -411,12 +393,15 @@ class RemoteStore:
                     self.update(" ;\n".join(f"DROP SILENT GRAPH {t}" for t in temps.values()))
 
     # plumbing -------------------------------------------------------------------------
-    def _post_query(self, text: str, graphs: list[ox.NamedNode] | None, accept: str) -> bytes:
+    def _post_query(self, text: str, default: list[ox.NamedNode] | None, named: list[ox.NamedNode] | None,
+                    accept: str) -> bytes:
+        """POST a query with the dataset given (None: the query's own, as written)."""
         form = [("query", text)]
-        for g in graphs or []:
-            form += [("default-graph-uri", g.value), ("named-graph-uri", g.value)]
-        if graphs == []:  # nothing in the store yet: an empty dataset, not the server's default
-            form += [("default-graph-uri", "urn:kg:empty"), ("named-graph-uri", "urn:kg:empty")]
+        if default is not None:
+            form += [("default-graph-uri", g.value) for g in default or [ox.NamedNode("urn:kg:empty")]]
+        if named is not None:
+            # nothing in the store yet: an empty dataset, not the server's default
+            form += [("named-graph-uri", g.value) for g in named or [ox.NamedNode("urn:kg:empty")]]
         try:
             return self.http.request("POST", self.query_url, urllib.parse.urlencode(form).encode(),
                                      {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept})
@@ -426,12 +411,9 @@ class RemoteStore:
             raise
 
     def _select(self, text: str, graphs: list[ox.NamedNode]) -> list[ox.QuerySolution]:
-        data = self._post_query(text, graphs, "application/sparql-results+json")
+        """A SELECT with `graphs` as both the default and the named graphs."""
+        data = self._post_query(text, graphs, graphs, "application/sparql-results+json")
         return list(_results(data, ask=False))
-
-    def _ask(self, text: str, graphs: list[ox.NamedNode]) -> bool:
-        data = self._post_query(text, graphs, "application/sparql-results+json")
-        return bool(_results(data, ask=True))
 
 
 def _results(data: bytes, ask: bool):
@@ -472,51 +454,21 @@ def open_remote(spec: str) -> RemoteStore:
 
 # --- build and push ----------------------------------------------------------------------
 
-def build_remote(paths, *, store: str, add: bool = False, curation=None, on_stage=None):
-    """`kg build` against a server: read, map and validate here; then swap graphs in."""
-    from kg import build as pipeline
-    from kg.validate import to_rdflib, validate_graph
-
-    note = on_stage or (lambda _msg: None)
-    remote = RemoteStore.from_spec(store)
-    note("reading sources")
-    quads, issues, graphs = pipeline.read_sources(paths, curation)
-    meta = meta_graph()
-    existing = remote.kg_graphs(refresh=True)
-    if add and not existing:
-        raise StoreError(f"no kg data at {store} to add to; run `kg build` first")
-    local = ox.Store()
-    if add:
-        keep = [g for g in existing if g != meta and g not in graphs]
-        for quad in remote.quads_for_pattern(None, None, None, None):
-            if quad.graph_name in keep:
-                local.add(quad)
-    local.bulk_extend(quads)
-    note("validating")
-    report = validate_graph(to_rdflib(list(local.quads_for_pattern(None, None, None, None))))
-    if not report.conforms:
-        return pipeline.BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs), len(quads))
-    local.bulk_extend(pipeline._describe(local, meta).quads)
-    note("writing store")
-    contents = {g: _triples(local, g) for g in [*graphs, meta]}
-    drop = [] if add else [g for g in existing if g not in contents]
-    remote.replace_graphs(contents, drop=drop, on_stage=note)
-    return pipeline.BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), len(local))
-
-
 def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) -> dict[str, int]:
-    """Copy an embedded store's graphs to a server; graphs the server has from kg but the
-    source lacks are dropped. Running it twice changes nothing the second time."""
+    """Copy an embedded store's graphs to a server, its default graph (the merge) as
+    graph/merged; graphs the server has from kg but the source lacks are dropped.
+    Running it twice changes nothing the second time."""
     remote = RemoteStore.from_spec(target)
-    existing = remote.kg_graphs(refresh=True)
+    existing = remote.kg_graphs(refresh=True) + ([merged_graph()] if remote._merged else [])
     graphs = sorted(source.named_graphs(), key=lambda g: g.value)
     contents = {g: _triples(source, g) for g in graphs}
+    contents[merged_graph()] = _triples(source, ox.DefaultGraph())
     drop = [g for g in existing if g not in contents]
     remote.replace_graphs(contents, drop=drop, on_stage=on_stage, chunk=chunk)
     return {g.value: len(t) for g, t in contents.items()}
 
 
-def _triples(store: ox.Store, graph: ox.NamedNode) -> list[ox.Triple]:
+def _triples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Triple]:
     return sorted((ox.Triple(q.subject, q.predicate, q.object)
                    for q in store.quads_for_pattern(None, None, None, graph)), key=str)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import yaml
 
 from kg.errors import SourceError
-from kg.namespaces import digest, fold, slug
+from kg.names import fold, name_key, person_slug, slug
+from kg.namespaces import digest
 from kg.records import Figure, Guide, Issue, Paper, Posting, Topic
 
 # --- people -----------------------------------------------------------------
@@ -58,15 +59,10 @@ def load_curation(path: str | Path | None) -> Curation:
     return Curation(pins)
 
 
-def name_key(name: str) -> str:
-    """Spelling-insensitive key: case, accents, dots and hyphens do not matter."""
-    return " ".join(re.findall(r"[^\W_]+", fold(name)))
-
-
 def person_id(name: str, curation: Curation) -> str:
     """The stable id of the person a printed name means (curation pins win)."""
     pin = curation.pins.get(name_key(name))
-    return pin[0] if pin else slug(name, limit=80)
+    return pin[0] if pin else person_slug(name)
 
 
 @dataclass(frozen=True)

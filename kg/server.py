@@ -24,7 +24,6 @@ import ipaddress
 import json
 import os
 import queue
-import re
 import signal
 import socket
 import subprocess
@@ -43,7 +42,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyoxigraph as ox
 
-from kg import queries
+from kg import dataset, queries, sparqltext
 from kg import store as stores
 from kg.errors import KGError, QueryError, StoreError, UnknownNameError
 from kg.namespaces import PREFIXES, XSD
@@ -107,59 +106,23 @@ class HTTPError(Exception):
 
 # --- what a query is, read without running it ------------------------------------------
 
-_LEXEMES = re.compile(r'''
-    """(?:[^"\\]|\\.|"(?!""))*"""         # long strings
-  | \'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
-  | "(?:[^"\\\n\r]|\\.)*"                 # short strings
-  | '(?:[^'\\\n\r]|\\.)*'
-  | <[^<>"{}|^`\\\x00-\x20]*>             # IRIs (a spaced `<` is an operator)
-  | \#[^\n\r]*                            # comments
-''', re.VERBOSE | re.DOTALL)
-_CODEPOINT = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
-_PROLOGUE_AND_FORM = re.compile(r"\s*(?:(?:BASE|PREFIX\s+[^\s:]*:)\s*)*([A-Za-z]+)", re.IGNORECASE)
-QUERY_FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
-UPDATE_WORDS = ("INSERT", "DELETE", "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "WITH")
-
-
-def _keywords(*words: str) -> re.Pattern:
-    """Any of `words` as a keyword: not ?service, $service, ex:service or service:x."""
-    return re.compile(r"(?<![\w:?$\-])(?:" + "|".join(words) + r")(?![\w:\-])", re.IGNORECASE)
-
-
-_SERVICE = _keywords("SERVICE")
-_UPDATE = _keywords(*UPDATE_WORDS)
-
-
-def _scrub(text: str) -> str:
-    """The query with strings, IRIs and comments blanked: only keywords and names are left."""
-    return _LEXEMES.sub(" ", text)
-
-
-def _unescape(text: str) -> str:
-    return _CODEPOINT.sub(lambda m: chr(min(int(m.group(1) or m.group(2), 16), 0x10FFFF)), text)
-
-
 def query_form(text: str) -> str | None:
     """SELECT, ASK, CONSTRUCT or DESCRIBE, or None when unclear (the engine then decides).
 
-    Raises HTTPError 403 for an update or a SERVICE clause. The text is read as written and
-    with SPARQL's \\u escapes applied (the spec applies them, Oxigraph does not), and either
-    reading that finds SERVICE refuses: Oxigraph would fetch SERVICE over the network.
+    Raises HTTPError 403 for an update or a SERVICE clause (read by kg.sparqltext, as the
+    grammar reads it), 400 for nesting deeper than the engine takes.
     """
-    forms = set()
-    for variant in (text, _unescape(text)):
-        scrubbed = _scrub(variant)
-        if _SERVICE.search(scrubbed):
-            raise HTTPError(403, "SERVICE is refused: this endpoint answers from its own store only "
-                                 "and makes no network requests; remove the SERVICE clause")
-        match = _PROLOGUE_AND_FORM.match(scrubbed)
-        if match:
-            forms.add(match.group(1).upper())
-    if forms & set(UPDATE_WORDS):
+    reading = sparqltext.read(text, PREFIXES)
+    if reading.service:
+        raise HTTPError(403, "SERVICE is refused: this endpoint answers from its own store only "
+                             "and makes no network requests; remove the SERVICE clause")
+    if reading.update:
         raise HTTPError(403, "updates are refused: this endpoint is read-only (SELECT, ASK, CONSTRUCT, "
                              "DESCRIBE); rebuild the store with `kg build` to change data")
-    known = forms & set(QUERY_FORMS)
-    return known.pop() if len(known) == 1 else None
+    if reading.depth > sparqltext.MAX_DEPTH:
+        raise HTTPError(400, f"the query nests {reading.depth} groups or parentheses deep, more than "
+                             f"the {sparqltext.MAX_DEPTH} this endpoint accepts; flatten it")
+    return reading.form if reading.form in sparqltext.QUERY_FORMS else None
 
 
 def offers_for(form: str | None) -> dict[str, str]:
@@ -301,16 +264,27 @@ class _LiveStore:
 
 
 def _run_sparql(db: ox.Store, job: dict) -> Reply:
+    """A query with the protocol's dataset (default-graph-uri, named-graph-uri) if the
+    request gives one, else its own FROM / FROM NAMED, else the store's: the merge as
+    the default graph, the sources as named graphs. Several default graphs are merged."""
     options: dict = {"prefixes": PREFIXES}
-    if job["default_graphs"] or job["named_graphs"]:  # the protocol's dataset, exactly as given
-        options["default_graph"] = [ox.NamedNode(g) for g in job["default_graphs"]]
-        options["named_graphs"] = [ox.NamedNode(g) for g in job["named_graphs"]]
+    default, named = job["default_graphs"], job["named_graphs"]
+    if not (default or named):
+        reading = sparqltext.read(job["query"], PREFIXES)
+        default, named = list(reading.default_graphs), list(reading.named_graphs)
+        given = False
     else:
-        options["use_default_graph_as_union"] = True  # as `kg sparql`
+        given = True
     cap = job["max_rows"]
     hint = "add LIMIT (and OFFSET to page through it) to the query"
     try:
-        answer = db.query(job["query"], **options)
+        if dataset.merges(default):
+            answer = dataset.query_merged(job["query"], default, named, dataset.store_triples(db), **options)
+        else:
+            if given:  # the protocol's dataset, exactly as given
+                options["default_graph"] = [ox.NamedNode(g) for g in default]
+                options["named_graphs"] = [ox.NamedNode(g) for g in named]
+            answer = db.query(job["query"], **options)
         if isinstance(answer, ox.QueryBoolean):
             result = queries.Result([], boolean=bool(answer))
         elif isinstance(answer, ox.QueryTriples):
@@ -320,7 +294,7 @@ def _run_sparql(db: ox.Store, job: dict) -> Reply:
             result = queries.Result(variables, [[s[v] for v in variables] for s in islice(answer, cap + 1)])
     except SyntaxError as exc:
         message = f"SPARQL syntax error: {exc}"
-        if _UPDATE.search(_scrub(job["query"])):
+        if sparqltext.read(job["query"]).update:
             return Reply.error(403, message + " (updates are refused: this endpoint is read-only)")
         return Reply.error(400, message)
     except (OSError, ValueError, RuntimeError) as exc:

@@ -151,6 +151,7 @@ def _name(term) -> str:
 # sh:nodeKind) a batch of focus nodes at a time. The results are pyshacl's own.
 
 STORE_BATCH = 2000
+_DEFAULT = ox.DefaultGraph()  # what a store's validation reads: the merge of its sources
 SCREEN_SLICE = 200
 _XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 RDF_TYPE = rdflib.RDF.type
@@ -169,7 +170,7 @@ class _StoreGraph(OxigraphDataGraph):
 
     def __init__(self, store: ox.Store):
         super().__init__(store)
-        self.default_union = True
+        self.default_union = False  # the default graph: the merge of the sources
         self._out: dict[rdflib.term.Node, dict[rdflib.term.Node, list]] = {}
         self._memo: dict[tuple, tuple] = {}
         self._terms: dict[object, rdflib.term.Node] = {}
@@ -200,7 +201,7 @@ class _StoreGraph(OxigraphDataGraph):
             if not isinstance(node, rdflib.URIRef):
                 continue  # blank nodes: looked up as they come
             found: dict[rdflib.term.Node, list] = {}
-            for _s, p, o, _g in impl.quads_for_pattern(ox.NamedNode(node), None, None, None):
+            for _s, p, o, _g in impl.quads_for_pattern(ox.NamedNode(node), None, None, _DEFAULT):
                 values = found.setdefault(self._rdf(p), [])
                 value = self._rdf(o)
                 if value not in values:
@@ -218,7 +219,7 @@ class _StoreGraph(OxigraphDataGraph):
                 if memo is None:
                     rdf = self._rdf
                     memo = tuple(dict.fromkeys(rdf(q.object) for q in self.impl.quads_for_pattern(
-                        ox.NamedNode(subject), ox.NamedNode(predicate), None, None)))
+                        ox.NamedNode(subject), ox.NamedNode(predicate), None, _DEFAULT)))
                     self._remember(key, memo)
                 return iter(memo)
         return super().objects(subject, predicate, unique)
@@ -230,7 +231,7 @@ class _StoreGraph(OxigraphDataGraph):
             if memo is None:
                 rdf = self._rdf
                 memo = tuple(dict.fromkeys(rdf(q.subject) for q in self.impl.quads_for_pattern(
-                    None, ox.NamedNode(predicate), ox.NamedNode(object), None)))
+                    None, ox.NamedNode(predicate), ox.NamedNode(object), _DEFAULT)))
                 self._remember(key, memo)
             return iter(memo)
         return super().subjects(predicate, object, unique)
@@ -275,10 +276,10 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
     rdf_type = ox.NamedNode(str(RDF_TYPE))
     if among is None:
         for cls in classes:
-            for row in store.query(f"SELECT DISTINCT ?s WHERE {{ GRAPH ?g {{ ?s a <{cls}> }} }}"):
+            for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a <{cls}> }}"):
                 found.add(row[0])
         for prop in objects_of:
-            for row in store.query(f"SELECT DISTINCT ?o WHERE {{ GRAPH ?g {{ ?s <{prop}> ?o }} }}"):
+            for row in store.query(f"SELECT DISTINCT ?o WHERE {{ ?s <{prop}> ?o }}"):
                 found.add(row[0])
         return sorted(found, key=str)
     known = {} if known is None else known
@@ -287,7 +288,7 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
         types = known.get(iri)
         if types is None:  # each node's types are read once, for every shape
             types = known[iri] = {q.object.value for q in store.quads_for_pattern(
-                ox.NamedNode(iri), rdf_type, None, None)}
+                ox.NamedNode(iri), rdf_type, None, _DEFAULT)}
         if wanted & types:
             found.add(ox.NamedNode(iri))
             continue
@@ -296,7 +297,7 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
             hit = known.get(key)
             if hit is None:
                 hit = known[key] = next(store.quads_for_pattern(
-                    None, ox.NamedNode(prop), ox.NamedNode(iri), None), None) is not None
+                    None, ox.NamedNode(prop), ox.NamedNode(iri), _DEFAULT), None) is not None
             if hit:
                 found.add(ox.NamedNode(iri))
                 break
@@ -394,7 +395,7 @@ def _sparql_candidates(store: ox.Store, name: str, nodes: list) -> list:
     for start in range(0, len(iris), SCREEN_SLICE):
         values = " ".join(f"<{n}>" for n in iris[start:start + SCREEN_SLICE])
         for query, _whole in queries:
-            for row in store.query(query % values, use_default_graph_as_union=True):
+            for row in store.query(query % values):
                 this = row["this"]
                 if isinstance(this, ox.NamedNode):
                     found.add(rdflib.URIRef(this.value))
@@ -701,8 +702,7 @@ class _Screen:
         found = self._counts.get(targets)
         if found is None:
             found = self._counts[targets] = int(next(iter(self.store.query(
-                f"SELECT (COUNT(DISTINCT ?this) AS ?n) WHERE {{ {targets} }}",
-                use_default_graph_as_union=True)))[0].value)
+                f"SELECT (COUNT(DISTINCT ?this) AS ?n) WHERE {{ {targets} }}")))[0].value)
         return found
 
     def used_more(self, predicate: str, times: int) -> bool:
@@ -711,8 +711,7 @@ class _Screen:
         found = self._counts.get(key)
         if found is None:
             found = self._counts[key] = int(next(iter(self.store.query(
-                f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ ?s <{predicate}> ?o }} LIMIT {times + 1} }}",
-                use_default_graph_as_union=True)))[0].value)
+                f"SELECT (COUNT(*) AS ?n) WHERE {{ SELECT * WHERE {{ ?s <{predicate}> ?o }} LIMIT {times + 1} }}")))[0].value)
         return found > times
 
     def run_in_workers(self, queries: list[str], path: str, workers: int) -> None:
@@ -736,7 +735,7 @@ class _Screen:
             self.recording.append(query)
             return set()
         if found is None:
-            found = {row[0] for row in self.store.query(query, use_default_graph_as_union=True)
+            found = {row[0] for row in self.store.query(query)
                      if row[0] is not None}
             self._rows[query] = found
         return found
@@ -745,10 +744,10 @@ class _Screen:
         types = self._types.get(node)
         if types is None:
             types = self._types[node] = {q.object.value for q in self.store.quads_for_pattern(
-                node, ox.NamedNode(str(RDF_TYPE)), None, None)} if not isinstance(node, ox.Literal) else set()
+                node, ox.NamedNode(str(RDF_TYPE)), None, _DEFAULT)} if not isinstance(node, ox.Literal) else set()
         if types.intersection(classes):
             return True
-        return any(next(self.store.quads_for_pattern(None, ox.NamedNode(p), node, None), None) is not None
+        return any(next(self.store.quads_for_pattern(None, ox.NamedNode(p), node, _DEFAULT), None) is not None
                    for p in objects_of)
 
 
@@ -766,7 +765,7 @@ def _screen_worker(job: tuple[str, str]) -> list[str]:
     if store is None:
         store = _WORKER_STORES[path] = ox.Store.read_only(path)
     return [row[0].value if isinstance(row[0], ox.NamedNode) else f"_:{row[0].value}"
-            for row in store.query(query, use_default_graph_as_union=True) if row[0] is not None]
+            for row in store.query(query) if row[0] is not None]
 
 
 def _screened_jobs(store: ox.Store, batch: int, workers: int = 1, path: str | None = None):

@@ -61,6 +61,8 @@ def _edge_store() -> ox.Store:
     ]
     store = ox.Store()
     store.extend(ox.Quad(*q) for q in quads)
+    # the default graph, which queries read, is the merge of the graphs (as a build makes it)
+    store.extend(ox.Quad(s, p, o, ox.DefaultGraph()) for s, p, o, _g in quads)
     return store
 
 

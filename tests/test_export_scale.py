@@ -25,8 +25,9 @@ def _key(term) -> str:
 
 def reference_export_bytes(store: ox.Store, fmt: str) -> bytes:
     quads = list(store.quads_for_pattern(None, None, None, None))
-    if fmt in ("turtle", "ntriples", "jsonld"):
-        triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in quads},
+    if fmt in ("turtle", "ntriples", "jsonld"):  # the default graph: the merge of the sources
+        triples = sorted({ox.Triple(q.subject, q.predicate, q.object) for q in quads
+                          if isinstance(q.graph_name, ox.DefaultGraph)},
                          key=lambda t: (_key(t.subject), _key(t.predicate), _key(t.object)))
         if fmt == "jsonld":
             return export._jsonld(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
@@ -82,9 +83,9 @@ def _same_dataset(data: bytes, fmt: str, store: ox.Store) -> None:
     parsed = set(ox.parse(data, format=RDF[fmt]))
     if fmt in ("nquads", "trig"):
         assert parsed == set(store)
-    else:
+    else:  # the default graph: the merge of the sources
         assert {(t.subject, t.predicate, t.object) for t in parsed} == \
-            {(q.subject, q.predicate, q.object) for q in store}
+            {(q.subject, q.predicate, q.object) for q in store if isinstance(q.graph_name, ox.DefaultGraph)}
 
 
 # --- tests -----------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import sys
 import time
 import urllib.error
@@ -26,12 +27,14 @@ from conftest import SEED
 
 from kg import export, queries, remote
 from kg import store as stores
+from kg.build import build
 from kg.cli import main
 
 REQUIRE = os.environ.get("KG_REQUIRE_SERVERS") == "1"
 START_TIMEOUT = 30.0
 
 # every saved query, with the parameters tests/test_queries.py uses (and none)
+MERGED = remote.merged_graph().value
 CASES = [
     ("authors-sharing-topics", {}), ("authors-sharing-topics", {"min_shared": "2"}),
     ("authors-sharing-topics", {"author": "samson tan"}),
@@ -41,6 +44,7 @@ CASES = [
     ("figures", {}), ("roles", {}), ("roles-for-author", {"author": "Brian Thompson"}),
     ("roles-for-author", {"author": "Silvia Casola"}), ("starred-papers", {}),
     ("source-of", {"entity": "samson tan"}), ("source-of", {"entity": "Economist Intern"}),
+    ("bylines", {"paper": "Extreme miscalibration and the illusion of adversarial robustness"}),
 ]
 
 
@@ -324,7 +328,8 @@ def test_push_is_idempotent_and_leaves_no_temporary_graphs(oxigraph, seed_store,
     second = runner.invoke(main, ["push", "--store", oxigraph, "--from", str(seed_store_path)])
     assert second.exit_code == 0, second.output
     assert _nquads(stores.open_store(oxigraph)) == after_first
-    assert _raw_graphs(oxigraph + "/query") == {g.value for g in seed_store.named_graphs()}
+    # kg's named graphs, and its default graph (the merge) as graph/merged
+    assert _raw_graphs(oxigraph + "/query") == {g.value for g in seed_store.named_graphs()} | {MERGED}
 
 
 def test_push_to_virtuoso_needs_credentials_and_anonymous_cannot_update(virtuoso, seed_store_path,
@@ -394,7 +399,7 @@ def test_cli_build_add_stats_show_export_on_oxigraph(oxigraph, seed_store, tmp_p
     assert (run(runner, "export", "-f", "nquads", store=oxigraph).stdout
             == run(runner, "export", "-f", "nquads", store=str(embedded)).stdout)
     assert run(runner, "build", str(SEED), store=oxigraph).exit_code == 0
-    assert _raw_graphs(oxigraph + "/query") == {g.value for g in seed_store.named_graphs()}
+    assert _raw_graphs(oxigraph + "/query") == {g.value for g in seed_store.named_graphs()} | {MERGED}
 
 
 def test_bad_input_and_violations_leave_the_server_as_it_was(oxigraph, tmp_path):
@@ -464,3 +469,72 @@ def test_cli_build_and_add_on_virtuoso(virtuoso, virtuoso_creds, seed_store, tmp
     stats = json.loads(run(runner, "stats", "--format", "json", store=virtuoso).stdout)
     assert (stats["papers"], stats["people"], stats["topics"], stats["graphs"]) == (34, 191, 21, 3)
     assert not any(g.startswith("urn:kg:upload:") for g in _raw_graphs(virtuoso))
+
+
+# --- one dataset everywhere: the merge, the sources, FROM and GRAPH ------------------------
+
+@pytest.fixture(scope="module")
+def reconciled_path(tmp_path_factory) -> Path:
+    """The guide and the two collections that hold most of its papers: a store with a
+    reconciliation graph, merged papers and people, and a few discrepancies."""
+    path = tmp_path_factory.mktemp("reconciled") / "store"
+    data = SEED.parent / "anthology"
+    result = build([SEED, data / "2024.findings.xml.gz", data / "2024.naacl.xml.gz"], store=path)
+    assert result.written, result.report.format()
+    return path
+
+
+DATASET_QUERIES = [
+    "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+    "SELECT ?n WHERE { ?p schema:name ?n FILTER(?n = \"Samson Tan\") }",
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/2024-naacl> WHERE { ?s ?p ?o }",
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/2024-naacl> WHERE { GRAPH ?g { ?s ?p ?o } }",
+    "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
+    "SELECT ?g (COUNT(*) AS ?n) FROM NAMED <https://w3id.org/kg/id/graph/reconciliation> "
+    "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+    # two FROM graphs are merged: the guide and the Anthology state some triples alike
+    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
+    "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?s ?p ?o }",
+    "SELECT ?n FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
+    "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?p schema:name ?n FILTER(?n = \"Samson Tan\") }",
+]
+
+
+def _answer(store, text):
+    return _normal(queries.run_sparql(store, text))
+
+
+def test_dataset_semantics_are_the_same_embedded_on_kg_serve_and_on_servers(
+        reconciled_path, oxigraph, virtuoso, virtuoso_creds, tmp_path):
+    from kg import server as kgserver
+
+    embedded = stores.open_store(reconciled_path)
+    _clear(virtuoso)
+    remote.push(embedded, oxigraph)
+    remote.push(embedded, virtuoso)
+    servers = {"oxigraph": stores.open_store(oxigraph), "virtuoso": stores.open_store(virtuoso)}
+    expected = {text: _answer(embedded, text) for text in DATASET_QUERIES}
+    assert expected[DATASET_QUERIES[1]][1] == [("Samson Tan",)]  # one row: a merge, not a union
+    assert expected[DATASET_QUERIES[-1]][1] == [("Samson Tan",)]
+    assert expected[DATASET_QUERIES[3]][1] == [("0",)]  # FROM alone: no named graphs
+    for name, store in servers.items():
+        for text in DATASET_QUERIES:
+            assert _answer(store, text) == expected[text], (name, text)
+        # the reconciliation graph is part of the dataset there too
+        assert _normal(queries.run_saved(store, "discrepancies")) == \
+            _normal(queries.run_saved(embedded, "discrepancies")), name
+    assert len(queries.run_saved(embedded, "discrepancies").rows) > 5
+    srv = kgserver.make_server(reconciled_path, port=0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        for text in DATASET_QUERIES:
+            url = f"{srv.url}/sparql?" + urllib.parse.urlencode({"query": text})
+            req = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                rows = ox.parse_query_results(resp.read(), format=ox.QueryResultsFormat.JSON)
+            got = sorted(tuple(queries.plain(t) for t in row) for row in rows)
+            assert got == expected[text][1], text
+    finally:
+        srv.shutdown()
+        srv.server_close()

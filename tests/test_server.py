@@ -104,7 +104,7 @@ def triple_count(srv) -> int:
 
 def direct(store, text):
     return [{v.value: s[v] for v in r.variables}
-            for r in [store.query(text, prefixes=kgserver.PREFIXES, use_default_graph_as_union=True)] for s in r]
+            for r in [store.query(text, prefixes=kgserver.PREFIXES)] for s in r]
 
 
 def assert_error(answer: Answer, *statuses: int) -> str:
@@ -173,7 +173,7 @@ def test_construct_is_turtle_by_default_and_parses(srv, seed_store):
     assert answer.status == 200 and answer.type == "text/turtle"
     got = set(ox.parse(answer.body, format=ox.RdfFormat.TURTLE))
     expected = {ox.Quad(t.subject, t.predicate, t.object)
-                for t in seed_store.query(text, prefixes=kgserver.PREFIXES, use_default_graph_as_union=True)}
+                for t in seed_store.query(text, prefixes=kgserver.PREFIXES)}
     assert got == expected and len(got) > 100
 
 

@@ -17,8 +17,13 @@ GRAPH = ox.NamedNode("https://w3id.org/kg/graph/test")
 
 
 def _store(data: Graph) -> ox.Store:
+    """A store whose default graph (what its validation reads, as its queries do) holds
+    the data; the named graph beside it, the same triples as a source of kg's would
+    hold them, changes nothing."""
     store = ox.Store()
-    store.load(data.serialize(format="nt").encode(), ox.RdfFormat.N_TRIPLES, to_graph=GRAPH)
+    nt = data.serialize(format="nt").encode()
+    store.load(nt, ox.RdfFormat.N_TRIPLES)
+    store.load(nt, ox.RdfFormat.N_TRIPLES, to_graph=GRAPH)
     return store
 
 
@@ -84,17 +89,16 @@ def bundled(tmp_path_factory):
     assert result.written and result.report.conforms, result.report.format()
     store = ox.Store(str((path / CURRENT).resolve()))
     paper = next(iter(store.query(
-        f"SELECT ?p WHERE {{ GRAPH ?g {{ ?p a <{SCHEMA}ScholarlyArticle> ; <{SCHEMA}identifier> ?id }} }}"
+        f"SELECT ?p WHERE {{ ?p a <{SCHEMA}ScholarlyArticle> ; <{SCHEMA}identifier> ?id }}"
         " ORDER BY ?p LIMIT 1")))[0]
     slots = [row[0] for row in store.query(
-        f"SELECT ?s WHERE {{ GRAPH ?g {{ ?s a <{PRO}RoleInTime> ; <{SCHEMA}position> ?n }} }} ORDER BY ?s LIMIT 2")]
+        f"SELECT ?s WHERE {{ ?s a <{PRO}RoleInTime> ; <{SCHEMA}position> ?n }} ORDER BY ?s LIMIT 2")]
+    # broken in the default graph, which validation reads (the merge of the sources)
     store.update(f"""
-        DELETE WHERE {{ GRAPH ?g {{ {paper} <{SCHEMA}name> ?name }} }} ;
-        INSERT {{ GRAPH ?g {{ {slots[0]} <{SCHEMA}position> 99 }} }}
-            WHERE {{ GRAPH ?g {{ {slots[0]} <{SCHEMA}position> ?n }} }} ;
-        DELETE {{ GRAPH ?g {{ {slots[1]} <{SCHEMA}position> ?n }} }}
-            INSERT {{ GRAPH ?g {{ {slots[1]} <{SCHEMA}position> "two" }} }}
-            WHERE {{ GRAPH ?g {{ {slots[1]} <{SCHEMA}position> ?n }} }}
+        DELETE WHERE {{ {paper} <{SCHEMA}name> ?name }} ;
+        INSERT {{ {slots[0]} <{SCHEMA}position> 99 }} WHERE {{ {slots[0]} <{SCHEMA}position> ?n }} ;
+        DELETE {{ {slots[1]} <{SCHEMA}position> ?n }} INSERT {{ {slots[1]} <{SCHEMA}position> "two" }}
+            WHERE {{ {slots[1]} <{SCHEMA}position> ?n }}
     """)
     expected = {
         ("kgsh:PaperShape", "kgsh:PaperShape-name", paper.value),
@@ -144,7 +148,7 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
 
     def pairs(where: str) -> set:
         return {(r[0], r[1]) for r in store.query(f"SELECT DISTINCT ?this ?o WHERE {{ {where} }}",
-                                                  use_default_graph_as_union=True)}
+                                                  default_graph=GRAPH)}
 
     expected = pairs(f"?this {path} ?o")
     assert len(expected) > 10
@@ -156,23 +160,25 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
                                                          for k in c.expect)], ids=lambda c: c.id)
 def test_a_store_screen_selects_what_its_constraint_reports(case):
     """A SPARQL constraint's kg:storeScreen (its whole-store form, hash-joined) selects
-    the same focus nodes as its own query, on the broken cases of the byline."""
+    at least the focus nodes of its own query, on the broken cases of the byline (a
+    screen may select more: pyshacl then checks those with the query)."""
     from kg.namespaces import KG
     from kg.validate import shapes_graph
 
     shapes = shapes_graph()
     screened = [c for c in shapes.subjects(rdflib.URIRef(KG + "storeScreen"), None)]
-    assert len(screened) == 2
+    assert len(screened) == 3
     store = _store(broken(case.update))
-    prefixes = f"PREFIX pro: <{PRO}>\nPREFIX schema: <{SCHEMA}>\n"
+    prefixes = (f"PREFIX pro: <{PRO}>\nPREFIX schema: <{SCHEMA}>\nPREFIX kg: <{KG}>\n"
+                "PREFIX prov: <http://www.w3.org/ns/prov#>\n")
 
     def nodes(text) -> set:
         query = prefixes + str(text).replace("$this", "?this")
-        return {row["this"] for row in store.query(query, use_default_graph_as_union=True)}
+        return {row["this"] for row in store.query(query)}
 
     found = set()
     for constraint in screened:
         own = nodes(shapes.value(constraint, SH.select))
-        assert nodes(shapes.value(constraint, rdflib.URIRef(KG + "storeScreen"))) == own
+        assert nodes(shapes.value(constraint, rdflib.URIRef(KG + "storeScreen"))) >= own
         found |= own
     assert found  # each case breaks the byline of one paper

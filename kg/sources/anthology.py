@@ -6,7 +6,6 @@ Owns the XML layout (volumes, front matter, papers, events), Anthology IDs and p
 from __future__ import annotations
 
 import re
-import unicodedata
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from xml.parsers import expat
 import yaml
 
 from kg.errors import SourceError
+from kg.names import person_slug
 from kg.records import (
     AnthologyEvent,
     AnthologyFrontmatter,
@@ -520,28 +520,12 @@ class _OpenVolume:
 
 # --------------------------------------------------------------------------- people
 
-# Letters that Unicode decomposition leaves alone but transliteration folds (as the
-# Anthology's python-slugify/unidecode does).
-_FOLD = str.maketrans({
-    "ß": "ss", "ẞ": "SS", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ø": "o", "Ø": "O",
-    "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "TH", "ł": "l", "Ł": "L",
-    "ı": "i", "ħ": "h", "Ħ": "H", "ŋ": "ng", "Ŋ": "NG", "ŀ": "l", "Ŀ": "L", "ſ": "s",
-})
-_NOT_SLUG = re.compile(r"[\W_]+")
-
-
 def slugify_name(first: str | None, last: str) -> str:
-    """The Anthology's default person id: "first last" without accents, lowercased, hyphenated.
-
-    `slugify_name("Lluís", "Màrquez") == "lluis-marquez"`. Letters of scripts with no
-    Latin decomposition (CJK, Cyrillic, ...) are kept as they are, where the Anthology
-    would transliterate them (its slugs are ASCII): dropping them would give every
-    such name the same empty id. In this data that is 30 name slots, all but two CJK.
-    """
-    full = f"{first} {last}" if first else last
-    decomposed = unicodedata.normalize("NFKD", full.translate(_FOLD))
-    folded = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
-    return _NOT_SLUG.sub("-", folded).strip("-")
+    """The Anthology's default person id: "first last" transliterated to ASCII,
+    lowercased and hyphenated (`slugify_name("Lluís", "Màrquez") == "lluis-marquez"`),
+    as python-slugify makes it upstream; a name in another script keeps a hash of its
+    spelling too (see kg.names.person_slug), so different names never share an id."""
+    return person_slug(f"{first} {last}" if first else last, limit=None)
 
 
 def _name_key(first: str | None, last: str) -> tuple[str | None, str]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kg.errors import SourceError
+from kg.names import title_key
 from kg.records import Author, Figure, Guide, Issue, Location, Paper, Posting, Topic
 
 IMAGE = re.compile(r"^\S.*\.(png|jpe?g|gif|svg|webp|tiff?)$", re.IGNORECASE)
@@ -47,7 +48,10 @@ NICK_INLINE = re.compile(
 NICK_ALONE = re.compile(r"^(?:[\"“]([^\"“”]+)[\"”]|['‘]([^'‘’]+)['’]|\(([^()]+)\))$")
 # "Martin Lopez, Jr.": a comma before a generational suffix does not start a new name
 NAME_SUFFIX = re.compile(r"^(?:Jr|Sr|II|III|IV)\.?$")
-AND_SPLIT = re.compile(r",\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+# "A, B and C", "A & B"; CJK bylines separate names with ， or 、
+AND_SPLIT = re.compile(r"[,，、]\s*(?:and\s+)?|\s+and\s+|\s*&\s*")
+# sentence and clause ends, full-width ones too
+CLOSING = (".", "!", "?", ":", ";", ",", "。", "！", "？", "：", "；", "，")
 NAME_PARTICLES = {
     "al", "bin", "binti", "da", "das", "de", "del", "della", "den", "der", "des", "di", "do",
     "dos", "du", "el", "ibn", "la", "le", "st", "ten", "ter", "van", "von", "y", "zu",
@@ -196,6 +200,7 @@ class _Parser:
                 for offset, line in enumerate(block.lines):
                     self.warn(block.line + offset, f"cannot place this line: {_clip(line)!r}")
         self._close_heading()
+        self.papers = self._merge_repeats(self.papers)
         titles = [p.title for p in self.papers]
         self.figures = [replace(f, paper_title=_caption_title(f.caption, titles)) for f in self.figures]
         if not self.papers:
@@ -231,6 +236,26 @@ class _Parser:
             issues=tuple(sorted(self.issues, key=lambda i: i.line)),  # empty headings are found late
         )
 
+    def _merge_repeats(self, papers: list[Paper]) -> list[Paper]:
+        """A paper listed more than once (under two headings, or twice under one) is one
+        paper with every heading it sits under, at its first listing; a warning names both
+        lines, and says so when the bylines differ (the first is kept)."""
+        merged: dict[str, Paper] = {}
+        for paper in papers:
+            key = title_key(paper.title)
+            first = merged.get(key)
+            if first is None:
+                merged[key] = paper
+                continue
+            names = [a.name for a in paper.authors]
+            same = names == [a.name for a in first.authors]
+            self.warn(paper.line, f"{_clip(paper.title)!r} is listed again (first at line {first.line}); "
+                                  "read as one paper with the topics of both"
+                                  + ("" if same else f", and the byline of line {first.authors_line}"))
+            topics = first.topics + tuple(t for t in paper.topics if t not in first.topics)
+            merged[key] = replace(first, topics=topics, starred=first.starred or paper.starred)
+        return list(merged.values())
+
     def _close_heading(self) -> None:
         if self.heading is None:
             return
@@ -263,7 +288,7 @@ class _Parser:
             self.papers.append(Paper(
                 title=title,
                 authors=authors,
-                topic=self.heading.label if self.heading else None,
+                topics=(self.heading.label,) if self.heading else (),
                 starred=starred,
                 line=number,
                 authors_line=number + 1,
@@ -321,11 +346,11 @@ class _Parser:
 
 
 def _is_heading(line: str) -> bool:
-    return len(line) <= 80 and len(line.split()) <= 8 and not line.endswith((".", "!", "?", ":", ";", ","))
+    return len(line) <= 80 and len(line.split()) <= 8 and not line.endswith(CLOSING)
 
 
 def _is_prose(line: str) -> bool:
-    return line.endswith((".", "!", "?", "”", '"', ")")) and len(line.split()) >= 3
+    return line.endswith((".", "!", "?", "”", '"', ")", "。", "！", "？")) and len(line.split()) >= 3
 
 
 def _is_title(line: str) -> bool:
@@ -358,7 +383,7 @@ def _sentences(text: str) -> list[str]:
 
 def _parse_byline(line: str) -> tuple[Author, ...] | None:
     """Authors of a byline in order, or None if the line is not a list of names."""
-    if len(line) > 1500 or line.endswith((".", ":", "?", "!", "*")):
+    if len(line) > 1500 or line.endswith((".", ":", "?", "!", "*", "。", "：", "？", "！")):
         return None
     items = [item.strip() for item in AND_SPLIT.split(line)]
     if any(not item for item in items):
@@ -399,11 +424,10 @@ def _is_name(name: str) -> bool:
             continue
         if not re.fullmatch(r"[^\W\d_]+(?:[.'’-][^\W\d_]*)*\.?", core):
             return False
-        if not core[0].isupper():
+        if core[0].islower():  # scripts without case (CJK, Arabic, ...) have no capitals
             return False
         capitalised += 1
-    # a single capitalised word is a name only if it is not a common title word
-    return capitalised >= 1 and (len(words) > 1 or words[0][0].isupper())
+    return capitalised >= 1
 
 
 def _norm_title(title: str) -> str:

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import html
 import json
-from dataclasses import dataclass, field
 from importlib.resources import files
 from urllib.parse import quote
 
 import pyoxigraph as ox
 
 from kg.errors import QueryError, UnknownNameError
+from kg.facts import Entity as Description
+from kg.facts import Fact, describe_iri, prefixed
 from kg.namespaces import PREFIXES, base_iri
-from kg.queries import ENTITY_KINDS, find_entity
+from kg.queries import ENTITY_KINDS, canonical, find_entity
 
 HTML_TYPE = "text/html; charset=utf-8"
 ASSET_TYPES = {".html": HTML_TYPE, ".js": "text/javascript; charset=utf-8",
@@ -29,14 +30,6 @@ SECURITY_HEADERS = {
 }
 ASSETS = ("index.html", "app.js", "style.css")
 
-_KINDS = {"Person": "person", "ScholarlyArticle": "paper", "Concept": "topic", "Occupation": "role",
-          "ImageObject": "figure", "JobPosting": "posting", "Event": "event", "Place": "place",
-          "PostalAddress": "address", "RoleInTime": "authorship", "ConceptScheme": "topic scheme",
-          "TopicLink": "topic link", "Dataset": "dataset", "Activity": "build", "Entity": "source"}
-_LABEL_PREDICATES = ("schema:name", "skos:prefLabel", "schema:title", "kg:fileName", "kg:printedName",
-                     "rdfs:label", "dcterms:title", "schema:caption")
-
-
 def asset(name: str) -> tuple[bytes, str] | None:
     """The bytes and content type of a shipped asset, or None."""
     if name not in ASSETS:
@@ -47,79 +40,6 @@ def asset(name: str) -> tuple[bytes, str] | None:
 def page_config() -> dict:
     """What app.js needs to know: the prefixes and the base of entity IRIs."""
     return {"prefixes": PREFIXES, "base": base_iri(), "kinds": list(ENTITY_KINDS)}
-
-
-@dataclass
-class Fact:
-    direction: str  # "out": entity -> value; "in": other -> entity
-    predicate: str  # prefixed name
-    predicate_iri: str
-    value: str  # label or literal
-    iri: str | None  # the other entity when it is a named node
-    sources: list[str] = field(default_factory=list)  # source files of the graphs stating it
-
-
-@dataclass
-class Description:
-    iri: str
-    kind: str
-    label: str
-    facts: list[Fact]
-    sources: list[str]  # "file:line" or "file"
-
-    def as_json(self) -> dict:
-        return {"iri": self.iri, "kind": self.kind, "label": self.label,
-                "facts": [f.__dict__ for f in self.facts], "sources": self.sources}
-
-
-def describe_iri(store: ox.Store, iri: str) -> Description | None:
-    """Everything about `iri` over all graphs, or None when the store never mentions it."""
-    entity = ox.NamedNode(iri)
-    q = """
-    SELECT ?dir ?p ?o ?olabel ?file ?e WHERE {
-      { BIND("out" AS ?dir) GRAPH ?g { ?e ?p ?o } }
-      UNION { BIND("in" AS ?dir) GRAPH ?g { ?o ?p ?e } FILTER(?p != pro:isHeldBy) }
-      OPTIONAL { ?g kg:fileName ?file }
-      OPTIONAL { ?o schema:name|skos:prefLabel|schema:title|kg:fileName ?olabel }
-    } ORDER BY ?dir ?p ?o"""
-    facts: dict[tuple, Fact] = {}
-    for row in store.query(q, prefixes=PREFIXES, use_default_graph_as_union=True,
-                           substitutions={ox.Variable("e"): entity}):
-        obj = row["o"]
-        key = (row["dir"].value, row["p"].value, str(obj))
-        fact = facts.get(key)
-        if fact is None:
-            label = row["olabel"].value if row["olabel"] else obj.value
-            fact = facts[key] = Fact(row["dir"].value, _prefixed(row["p"].value), row["p"].value, label,
-                                     obj.value if isinstance(obj, ox.NamedNode) else None)
-        if row["file"] and row["file"].value not in fact.sources:
-            fact.sources.append(row["file"].value)
-    if not facts:
-        return None
-    src = """
-    SELECT DISTINCT ?file ?line ?e WHERE {
-      { ?e prov:wasDerivedFrom ?s OPTIONAL { ?e kg:sourceLine ?line } }
-      UNION { ?slot pro:isHeldBy ?e ; prov:wasDerivedFrom ?s ; kg:sourceLine ?line }
-      ?s kg:fileName ?file
-    } ORDER BY ?file ?line"""
-    sources = [f"{r['file'].value}:{r['line'].value}" if r["line"] else r["file"].value
-               for r in store.query(src, prefixes=PREFIXES, use_default_graph_as_union=True,
-                                    substitutions={ox.Variable("e"): entity})]
-    with_lines = {s.rsplit(":", 1)[0] for s in sources if ":" in s}
-    sources = [s for s in sources if ":" in s or s not in with_lines]
-    kind = "entity"
-    for quad in store.quads_for_pattern(entity, ox.NamedNode(PREFIXES["rdf"] + "type"), None, None):
-        local = quad.object.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
-        if local in _KINDS:
-            kind = _KINDS[local]
-            break
-    label = iri
-    for predicate in _LABEL_PREDICATES:
-        hit = next((f.value for f in facts.values() if f.direction == "out" and f.predicate == predicate), None)
-        if hit:
-            label = hit
-            break
-    return Description(iri, kind, label, list(facts.values()), sources)
 
 
 def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
@@ -142,9 +62,11 @@ def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, s
             return _error(400, str(exc), as_json)
         return 303, "text/plain; charset=utf-8", b"", {"Location": f"{path}?iri={quote(found.value, safe='')}"}
     try:
-        ox.NamedNode(iri)
+        merged = canonical(store, ox.NamedNode(iri))
     except ValueError:
         return _error(400, f"{iri!r} is not an IRI", as_json)
+    if merged.value != iri:  # a source's own IRI for what the default graph merged
+        return 303, "text/plain; charset=utf-8", b"", {"Location": f"{path}?iri={quote(merged.value, safe='')}"}
     description = describe_iri(store, iri)
     if description is None:
         return _error(404, f"the store says nothing about <{iri}>", as_json)
@@ -177,7 +99,7 @@ def _value(fact: Fact) -> str:
         return f'<span class="literal">{_e(fact.value)}</span>'
     if fact.iri.startswith(base_iri()):
         return f'<a href="{_e(entity_href(fact.iri))}">{_e(fact.value)}</a>'
-    shown = _prefixed(fact.iri) if fact.value == fact.iri else fact.value
+    shown = prefixed(fact.iri) if fact.value == fact.iri else fact.value
     return f'<span class="iri" title="{_e(fact.iri)}">{_e(shown)}</span>'
 
 
@@ -194,6 +116,8 @@ def _facts_table(facts: list[Fact], caption: str, css: str) -> str:
 
 
 def render_entity(d: Description) -> str:
+    """The entity page: its facts both ways, each with its source files, and where the
+    sources read it."""
     out = [f for f in d.facts if f.direction == "out"]
     into = [f for f in d.facts if f.direction == "in"]
     sources = "".join(f"<li>{_e(s)}</li>" for s in d.sources)
@@ -212,10 +136,3 @@ def _page(title: str, main: str) -> str:
             f"<title>{_e(title)} · kg</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>"
             "<body><nav><a href=\"/\">kg</a> · knowledge graph</nav>"
             f"<main>{main}</main></body></html>\n")
-
-
-def _prefixed(iri: str) -> str:
-    for prefix, ns in sorted(PREFIXES.items(), key=lambda kv: -len(kv[1])):
-        if iri.startswith(ns):
-            return f"{prefix}:{iri[len(ns):]}"
-    return f"<{iri}>"
