@@ -818,7 +818,14 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
                 found = set()
                 for _batch, whole in own:
                     found |= screen.rows(whole)
-                steps.append((None, focus_of(found)))
+                nodes = focus_of(found)
+                if nodes and not dry:
+                    # a whole-store screen may flag more than its constraint (kg:storeScreen
+                    # forms count per paper, not per byline): the constraint's own query,
+                    # over the flagged nodes in VALUES batches, keeps those it reports
+                    exact = set(_sparql_candidates(store, name, [_as_rdflib(n) for n in nodes]))
+                    nodes = [n for n in nodes if _as_rdflib(n) in exact]
+                steps.append((None, nodes))
         for prop in props:
             queries = _screen_queries(prop.node, targets, few=count < FEW_FOCUS_NODES,
                                       narrow=lambda p, count=count: screen.used_more(p, count * NARROW))

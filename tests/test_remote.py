@@ -12,8 +12,8 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -490,13 +490,13 @@ DATASET_QUERIES = [
     "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/2024-naacl> WHERE { ?s ?p ?o }",
     "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/2024-naacl> WHERE { GRAPH ?g { ?s ?p ?o } }",
     "SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g",
-    "SELECT ?g (COUNT(*) AS ?n) FROM NAMED <https://w3id.org/kg/id/graph/reconciliation> "
-    "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g",
+    ("SELECT ?g (COUNT(*) AS ?n) FROM NAMED <https://w3id.org/kg/id/graph/reconciliation> "
+     "WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g"),
     # two FROM graphs are merged: the guide and the Anthology state some triples alike
-    "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
-    "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?s ?p ?o }",
-    "SELECT ?n FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
-    "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?p schema:name ?n FILTER(?n = \"Samson Tan\") }",
+    ("SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
+     "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?s ?p ?o }"),
+    ("SELECT ?n FROM <https://w3id.org/kg/id/source/amazon-acl-2024-guide> "
+     "FROM <https://w3id.org/kg/id/source/2024-findings> WHERE { ?p schema:name ?n FILTER(?n = \"Samson Tan\") }"),
 ]
 
 
