@@ -132,10 +132,10 @@ def split_sources(paths: Sequence[str | Path]) -> tuple[list[Path], list[Path]]:
 
 
 class Stopwatch(dict):
-    """Seconds spent per build stage (parse, resolve, map, load, reconcile, describe,
-    compact, validate, export, export wait, commit), for `kg build --timings` and
-    bench/anthology.py. The export is written beside compaction and validation:
-    "export wait" is what the build waited for it after them."""
+    """Seconds spent per build stage (parse, resolve, map, load, compact, reconcile,
+    merge, describe, validate, export, export wait, commit), for `kg build --timings`
+    and bench/anthology.py. The export is written beside validation: "export wait" is
+    what the build waited for it after that."""
 
     def add(self, stage: str, seconds: float) -> None:
         self[stage] = self.get(stage, 0.0) + seconds
@@ -221,7 +221,7 @@ class BuildResult:
     report: Report
     issues: tuple[Issue, ...]
     graphs: tuple[str, ...]
-    quads: int
+    triples: int  # in the new store's default graph (the merge); 0 when not written
     timings: dict[str, float] = field(default_factory=dict)  # stage -> seconds
 
 
@@ -354,10 +354,24 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                 resolver = None
             if collections and add:  # the new collections' triples joined the default graph
                 delta.added_graphs(db, [source_iri(p.name) for p in collections])
+            if not add:
+                # compact what the bulk loads wrote before reading or writing anything more:
+                # their many overlapping files make every read (reconciliation, the merge,
+                # validation, then queries) several times slower and stall the next writes;
+                # and the validation workers' read-only views need RocksDB's background
+                # compactions done (they fail on files deleted under them: seen when this
+                # step was left out)
+                start = clock()
+                db.flush()
+                db.optimize()
+                watch.add("compact", clock() - start)
             stage_note("reconciling")
             start = clock()
-            rec = reconcile.reconcile_store(db, review_file, threshold=threshold, curation=curation,
-                                            resolver=resolver, missing_ok=True)
+            if any(kind == merge.GUIDE for kind in kinds.values()):
+                rec = reconcile.reconcile_store(db, review_file, threshold=threshold, curation=curation,
+                                                resolver=resolver, missing_ok=True)
+            else:  # no guide paper to link: nothing to read
+                rec = reconcile.Reconciliation((), threshold)
             aliases, alias_issues = rec.aliases(known=lambda iri: _typed(db, iri))
             recon = reconcile.map_reconciliation(rec, aliases)
             staging.add(recon, bulk=False)
@@ -379,21 +393,11 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
             _add_default(db, described.triples, delta)
             if staged is not None and staged.lines is not None:
                 staged.lines.write_triples(None, ox.serialize(described.triples, format=ox.RdfFormat.N_TRIPLES))
+            db.flush()
             watch.add("describe", clock() - start)
             stage_note("validating")
-            start = clock()
-            db.flush()
             if staged is not None:  # the store is complete: its export is written meanwhile
                 staged.start(db)
-            watch.add("load", clock() - start)
-            if not add:
-                # compact what the bulk load wrote: its many overlapping files make every
-                # read (validation, then queries) several times slower; and the validation
-                # workers' read-only views need RocksDB's background compactions done (they
-                # fail on files deleted under them: seen when this step was left out)
-                start = clock()
-                db.optimize()
-                watch.add("compact", clock() - start)
             start = clock()
             tick = (lambda done, total: progress("validating", done, total)) if progress else None
             if add:
@@ -409,13 +413,13 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                     staged.discard()
                 staging.discard()
                 return BuildResult(False, report, tuple(issues), tuple(g.value for g in graphs),
-                                   len(quads), dict(watch))
+                                   0, dict(watch))
             if staged is not None:
                 stage_note("writing export")
                 start = clock()
                 staged.wait()  # the store must stay open until the export has read it
                 watch.add("export wait", clock() - start)
-                watch.add("export", staged.seconds)  # beside compaction and validation
+                watch.add("export", staged.seconds)  # beside validation
             stage_note("writing store")
             start = clock()
             staging.commit(optimize=False)

@@ -161,7 +161,7 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
 def test_a_store_screen_selects_what_its_constraint_reports(case):
     """A SPARQL constraint's kg:storeScreen (its whole-store form, hash-joined) selects
     at least the focus nodes of its own query, on the broken cases of the byline (a
-    screen may select more: pyshacl then checks those with the query)."""
+    screen may select more: its own query then decides on those, and pyshacl reports)."""
     from kg.namespaces import KG
     from kg.validate import shapes_graph
 
