@@ -557,11 +557,11 @@ CASES = [
     Case(
         "paper: an author edge without an authorship node",
         "INSERT DATA { <paper/machine-translated-web-5e6f7a8b> schema:author <person/yong-xie> }",
-        {KGSH["PaperShape-bylineAuthors"]: (
+        {KGSH["PaperShape-authorWithoutSlot"]: (
             "Person https://w3id.org/kg/id/person/yong-xie is a schema:author of this paper but holds "
-            "no slot of its byline, or holds a slot and is no schema:author (the byline is that of "
-            "kg:bylineSource when the paper has several); emit one authorship node per byline slot "
-            "and one schema:author edge per person in the byline.")},
+            "no authorship node of its byline (the byline of kg:bylineSource when the paper has "
+            "several); emit one authorship node per byline slot and one schema:author edge per "
+            "person in the byline.")},
     ),
     Case(
         "paper: two bylines, an author edge from the one not named by kg:bylineSource",
@@ -573,11 +573,11 @@ CASES = [
                <anthology/2024.acl-long.1> kg:bylineSource <source/2024-acl> ;
                    schema:author <person/yong-xie> .
            }""",
-        {KGSH["PaperShape-bylineAuthors"]: (
+        {KGSH["PaperShape-authorWithoutSlot"]: (
             "Person https://w3id.org/kg/id/person/yong-xie is a schema:author of this paper but holds "
-            "no slot of its byline, or holds a slot and is no schema:author (the byline is that of "
-            "kg:bylineSource when the paper has several); emit one authorship node per byline slot "
-            "and one schema:author edge per person in the byline.")},
+            "no authorship node of its byline (the byline of kg:bylineSource when the paper has "
+            "several); emit one authorship node per byline slot and one schema:author edge per "
+            "person in the byline.")},
     ),
     Case(
         "paper: two bylines, a gap in one of them",
@@ -661,11 +661,11 @@ CASES = [
            INSERT DATA { <paper/machine-translated-web-5e6f7a8b/author/1> pro:relatesToDocument <person/yong-xie> }""",
         {
             KGSH["AuthorshipShape-relatesToDocument-type"]: "must be typed schema:ScholarlyArticle",
-            KGSH["PaperShape-bylineAuthors"]: (
+            KGSH["PaperShape-authorWithoutSlot"]: (
                 "Person https://w3id.org/kg/id/person/brian-thompson is a schema:author of this paper but "
-                "holds no slot of its byline, or holds a slot and is no schema:author (the byline is "
-                "that of kg:bylineSource when the paper has several); emit one authorship node per "
-                "byline slot and one schema:author edge per person in the byline."),
+                "holds no authorship node of its byline (the byline of kg:bylineSource when the paper "
+                "has several); emit one authorship node per byline slot and one schema:author edge per "
+                "person in the byline."),
         },
     ),
     # Guide sources: every paper with a byline and an asterisk mark

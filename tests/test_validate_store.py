@@ -167,7 +167,7 @@ def test_a_store_screen_selects_what_its_constraint_reports(case):
 
     shapes = shapes_graph()
     screened = [c for c in shapes.subjects(rdflib.URIRef(KG + "storeScreen"), None)]
-    assert len(screened) == 3
+    assert len(screened) == 4
     store = _store(broken(case.update))
     prefixes = (f"PREFIX pro: <{PRO}>\nPREFIX schema: <{SCHEMA}>\nPREFIX kg: <{KG}>\n"
                 "PREFIX prov: <http://www.w3.org/ns/prov#>\n")
