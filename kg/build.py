@@ -45,7 +45,7 @@ from kg.sources.anthology import (
     read_anthology,
 )
 from kg.sources.guide import read_guide
-from kg.validate import Report, reads_beyond_focus, validate_store
+from kg.validate import Report, reads_beyond_focus, stated_literals, validate_store
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
@@ -382,6 +382,11 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
             start = clock()
             small = quads + recon if not add else _small_quads(db, kinds, meta)
             merged = merge.merged_triples(small, merge.Aliases(aliases), _ranker(kinds), db)
+            # validated as the sources wrote them, not as the store rewrote them (an --add
+            # merges what the store holds: the new sources' own quads say what they stated)
+            stated = (stated_literals(merge.canonical_quads(quads, merge.Aliases(aliases)),
+                                      also=lambda t: _stated_elsewhere(db, t, graphs)) if add
+                      else stated_literals(merged))
             _add_default(db, merged, delta)
             if staged is not None and staged.lines is not None:
                 staged.lines.write_triples(None, ox.serialize(merged, format=ox.RdfFormat.N_TRIPLES))
@@ -401,12 +406,13 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
             start = clock()
             tick = (lambda done, total: progress("validating", done, total)) if progress else None
             if add:
-                focus = _neighbours(db, delta.changes())
-                report = validate_store(db, focus, on_progress=tick)
+                focus = _neighbours(db, delta.changes()) | delta.terms() | {s for s, _p in stated}
+                report = validate_store(db, focus, on_progress=tick, stated=stated)
             else:
                 size = described.count
                 count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
-                report = validate_store(db, workers=count, path=str(staging.dir), on_progress=tick)
+                report = validate_store(db, workers=count, path=str(staging.dir), on_progress=tick,
+                                        stated=stated)
             watch.add("validate", clock() - start)
             if not report.conforms:
                 if staged is not None:
@@ -522,6 +528,11 @@ class _Delta:
         return any(isinstance(q.graph_name, ox.NamedNode) and q.graph_name.value in self.kept
                    for q in self.store.quads_for_pattern(*triple, None))
 
+    def terms(self) -> set:
+        """Every subject and object of a changed triple (any IRI, blank nodes, literals:
+        a literal or a node outside kg's IRIs can be a focus node too)."""
+        return {term for t in self.added | self.removed for term in (t.subject, t.object)}
+
     def changes(self) -> dict[str, set[tuple[str, bool]]]:
         """The kg IRIs whose triples changed, each with the edges that changed there
         (predicate IRI, the node is the subject?)."""
@@ -535,6 +546,12 @@ class _Delta:
 
 
 DEFAULT = ox.DefaultGraph()
+
+
+def _stated_elsewhere(store: ox.Store, triple: ox.Triple, new: Sequence[ox.NamedNode]) -> bool:
+    """Whether a graph the --add keeps states `triple` (as the store holds it)."""
+    return any(q.graph_name not in new and not isinstance(q.graph_name, ox.DefaultGraph)
+               for q in store.quads_for_pattern(*triple, None))
 
 
 def _add_default(store: ox.Store, triples: Iterable[ox.Triple], delta: _Delta | None) -> None:

@@ -17,7 +17,7 @@ from kg import build as pipeline
 from kg import store as stores
 from kg.errors import KGError
 from kg.resolve import load_curation
-from kg.validate import to_rdflib, validate_graph, validate_store
+from kg.validate import to_rdflib, validate_files, validate_graph, validate_store
 
 RESULT_FORMATS = click.Choice(["table", "json", "csv", "tsv"])
 
@@ -162,18 +162,7 @@ def validate(files: tuple[Path, ...], store: str | None) -> None:
     import pyoxigraph as ox
 
     if files:
-        quads = []
-        for path in files:
-            try:
-                quads.extend(ox.parse(path=str(path)))
-            except (SyntaxError, ValueError) as exc:
-                raise KGError(f"{path}: cannot parse as RDF: {exc}") from exc
-            except OSError as exc:
-                raise KGError(f"{path}: cannot read ({exc.strerror})") from exc
-        # a dataset with a default graph (kg's N-Quads / TriG export: the merge of the
-        # sources) is validated as its default graph; else all of its triples
-        default = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
-        report = validate_graph(to_rdflib(default if default and len(default) < len(quads) else quads))
+        report = validate_files(files)
     else:
         target = stores.store_path(store)
         live = stores.open_store(target)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
+from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
@@ -19,9 +20,11 @@ from pyshacl import validate as shacl_validate
 from pyshacl.graph_abstraction import OxigraphDataGraph, to_rdf
 from rdflib.namespace import SH
 
+from kg.errors import SourceError
 from kg.namespaces import KG, PROV
 
 SOURCE_LINE = rdflib.URIRef(KG + "sourceLine")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
 FILE_NAME = rdflib.URIRef(KG + "fileName")
 DERIVED = rdflib.URIRef(PROV + "wasDerivedFrom")
 
@@ -37,6 +40,7 @@ class Result:
     message: str
     source_file: str | None
     source_line: int | None
+    component: str | None = None  # e.g. sh:MinCountConstraintComponent
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,46 @@ class Report:
             for r in sorted(groups[shape], key=lambda r: (r.source_file or "", r.source_line or 0, r.focus)):
                 where = f"{r.source_file or '?'}:{r.source_line}" if r.source_line else (r.source_file or "?")
                 lines.append(f"  {where}: {r.severity}: {r.message}")
-                lines.append(f"    focus: <{r.focus}>" + (f"  path: <{r.path}>" if r.path else "")
+                focus = r.focus if r.focus.startswith(('"', "_:")) else f"<{r.focus}>"
+                lines.append(f"    focus: {focus}" + (f"  path: <{r.path}>" if r.path else "")
                              + (f"  value: {r.value}" if r.value else ""))
         return "\n".join(lines)
+
+
+# --- XSD's lexical rules, on both paths ----------------------------------------------
+#
+# rdflib reads " 1"^^xsd:integer as 1 and "TRUE"^^xsd:boolean as true (and writes them
+# back as "1" and "true"); neither form is in XSD's lexical space, Oxigraph keeps them
+# as they are and calls them invalid, and SHACL's sh:datatype reports an ill-typed
+# literal. So that a file (rdflib) and a store (Oxigraph, then rdflib terms for
+# pySHACL) give the same answer, rdflib reads these datatypes by XSD's rules here:
+# a lexical form outside the lexical space has no value, stays as written, and is
+# ill-typed. (rdflib.term.bind would log a warning on every rebinding.)
+
+_INTEGER_LEXICAL = re.compile(r"[+-]?[0-9]+")
+_INTEGER_TYPES = ("integer", "long", "int", "short", "byte", "nonNegativeInteger", "positiveInteger",
+                  "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt", "unsignedShort",
+                  "unsignedByte")
+_BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
+
+
+def _xsd_integer(lexical: str) -> int | None:
+    return int(lexical) if _INTEGER_LEXICAL.fullmatch(lexical) else None
+
+
+def _xsd_boolean(lexical: str) -> bool | None:
+    return _BOOLEANS.get(lexical)
+
+
+def follow_xsd_lexical_rules() -> None:
+    """Make rdflib read integers and booleans by XSD's lexical rules (see above)."""
+    mapping = rdflib.term._toPythonMapping
+    for name in _INTEGER_TYPES:
+        mapping[rdflib.URIRef(_XSD + name)] = _xsd_integer
+    mapping[rdflib.URIRef(_XSD + "boolean")] = _xsd_boolean
+
+
+follow_xsd_lexical_rules()
 
 
 @lru_cache(maxsize=1)
@@ -99,9 +140,29 @@ def validate_graph(data: rdflib.Graph) -> Report:
         value = results.value(node, SH.value)
         message = results.value(node, SH.resultMessage)
         out.append(_result(severity, source, parents, focus, path, value,
-                           str(message) if message else None, _origin(data, focus)))
+                           str(message) if message else None, _origin(data, focus),
+                           results.value(node, SH.sourceConstraintComponent)))
     out.sort(key=lambda r: (r.shape, r.constraint, r.focus, r.message, r.value or ""))
     return Report(conforms=not any(r.severity == "Violation" for r in out), results=tuple(out))
+
+
+def validate_files(paths: Iterable[str | Path]) -> Report:
+    """Validate RDF files (any syntax Oxigraph reads, by suffix) as one graph: a
+    dataset with a default graph (kg's N-Quads / TriG export: the merge of the
+    sources) as its default graph, else all of its triples. One plain pySHACL call:
+    the reference the store's validation must agree with."""
+    quads: list[ox.Quad] = []
+    for path in paths:
+        try:
+            quads.extend(ox.parse(path=str(path)))
+        except (SyntaxError, ValueError) as exc:
+            line = re.search(r"line (\d+)", str(exc))
+            raise SourceError(path, int(line[1]) if line else None,
+                              f"cannot parse as RDF ({exc}); fix the file or leave it out") from exc
+        except OSError as exc:
+            raise SourceError(path, None, f"cannot read ({exc.strerror})") from exc
+    default = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
+    return validate_graph(to_rdflib(default if default and len(default) < len(quads) else quads))
 
 
 def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
@@ -117,24 +178,25 @@ def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
 
 
 def _result(severity, source, parents: dict, focus, path, value, message: str | None,
-            origin: tuple[str | None, int | None]) -> Result:
+            origin: tuple[str | None, int | None], component=None) -> Result:
     """One Result from the fields of a pyshacl validation result, either path's."""
     return Result(
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
         shape=_name(parents.get(source, source)),
         constraint=_name(source),
-        focus=str(focus),
+        focus=str(focus) if isinstance(focus, rdflib.URIRef) else focus.n3(),
         path=str(path) if isinstance(path, rdflib.URIRef) else None,
         value=value.n3() if value is not None else None,
         message=message or "constraint not met",
         source_file=origin[0],
         source_line=origin[1],
+        component=_name(component) if component is not None else None,
     )
 
 
 def _name(term) -> str:
     text = str(term)
-    for prefix, ns in (("kgsh:", "https://w3id.org/kg/shapes#"),):
+    for prefix, ns in (("kgsh:", "https://w3id.org/kg/shapes#"), ("sh:", str(SH))):
         if text.startswith(ns):
             return prefix + text[len(ns):]
     return text
@@ -157,6 +219,46 @@ _XSD_STRING = ox.NamedNode("http://www.w3.org/2001/XMLSchema#string")
 RDF_TYPE = rdflib.RDF.type
 
 
+# {(subject, predicate): [(literal as the store holds it, literal as stated)]}, terms
+Stated = dict[tuple, list[tuple]]
+_PROBE = ox.NamedNode("urn:kg:probe")
+
+
+def stated_literals(triples: Iterable[ox.Triple | ox.Quad], also=None) -> Stated:
+    """The literals of `triples` that an Oxigraph store rewrites on load, with their
+    subject and predicate, as stored and as stated. Oxigraph 0.5 types the integer
+    types (xsd:int, long, short, byte, nonNegativeInteger, ...) as xsd:integer and
+    writes numbers, booleans, dates and durations in canonical form: a store alone
+    would validate `"3"^^xsd:int` as an xsd:integer. Found by loading each distinct
+    literal into a scratch store (what the store does, not a list of what it did).
+    A stored form that is also stated as it is (in `triples`, or where `also(triple)`
+    says so) stays beside the stated one."""
+    triples = list(triples)
+    literals = list({t.object for t in triples if isinstance(t.object, ox.Literal)
+                     and t.object.datatype != _XSD_STRING})
+    if not literals:
+        return {}
+    probe = ox.Store()
+    probe.extend(ox.Quad(ox.NamedNode(f"urn:kg:probe:{i}"), _PROBE, literal, _DEFAULT)
+                 for i, literal in enumerate(literals))
+    rewritten = {}
+    for quad in probe.quads_for_pattern(None, _PROBE, None, _DEFAULT):
+        said = literals[int(quad.subject.value.rsplit(":", 1)[1])]
+        if quad.object != said:
+            rewritten[said] = quad.object
+    out: Stated = {}
+    said = {(t.subject, t.predicate, t.object) for t in triples}
+    for t in triples:
+        if t.object in rewritten:
+            stored = rewritten[t.object]
+            pairs = out.setdefault((t.subject, t.predicate), [])
+            if (t.subject, t.predicate, stored) in said or (
+                    also is not None and also(ox.Triple(t.subject, t.predicate, stored))):
+                pairs.append((stored, stored))
+            pairs.append((stored, t.object))
+    return {key: list(dict.fromkeys(pairs)) for key, pairs in out.items()}
+
+
 class _StoreGraph(OxigraphDataGraph):
     """pyshacl's view of an Oxigraph store (the union of its graphs), for batches.
 
@@ -168,12 +270,31 @@ class _StoreGraph(OxigraphDataGraph):
 
     _MEMO_LIMIT = 200_000
 
-    def __init__(self, store: ox.Store):
+    def __init__(self, store: ox.Store, stated: Stated | None = None):
         super().__init__(store)
         self.default_union = False  # the default graph: the merge of the sources
         self._out: dict[rdflib.term.Node, dict[rdflib.term.Node, list]] = {}
         self._memo: dict[tuple, tuple] = {}
         self._terms: dict[object, rdflib.term.Node] = {}
+        # {(subject, predicate): {value as stored: [values as stated]}}, rdflib terms
+        self._stated: dict[tuple, dict] = {}
+        for (subject, predicate), pairs in (stated or {}).items():
+            into = self._stated.setdefault((to_rdf(subject), to_rdf(predicate)), {})
+            for stored, said in pairs:
+                into.setdefault(to_rdf(stored), []).append(to_rdf(said))
+
+    def _as_stated(self, subject, predicate, values):
+        """`values` of (subject, predicate) with those the store rewrote on load put
+        back as the source stated them (see Stated)."""
+        swap = self._stated.get((subject, predicate))
+        if not swap:
+            return values
+        out = []
+        for value in values:
+            for said in swap.get(value, (value,)):
+                if said not in out:
+                    out.append(said)
+        return out
 
     # pyshacl writes `datagraph or shapes_graph` for each result: without this, every
     # violation would count the whole store (Dataset.__len__)
@@ -206,6 +327,8 @@ class _StoreGraph(OxigraphDataGraph):
                 value = self._rdf(o)
                 if value not in values:
                     values.append(value)
+            if self._stated:
+                found = {p: self._as_stated(node, p, values) for p, values in found.items()}
             self._out[node] = found
 
     def objects(self, subject=None, predicate=None, unique=False):
@@ -218,10 +341,13 @@ class _StoreGraph(OxigraphDataGraph):
                 memo = self._memo.get(key)
                 if memo is None:
                     rdf = self._rdf
-                    memo = tuple(dict.fromkeys(rdf(q.object) for q in self.impl.quads_for_pattern(
-                        ox.NamedNode(subject), ox.NamedNode(predicate), None, _DEFAULT)))
+                    memo = tuple(self._as_stated(subject, predicate, list(dict.fromkeys(
+                        rdf(q.object) for q in self.impl.quads_for_pattern(
+                            ox.NamedNode(subject), ox.NamedNode(predicate), None, _DEFAULT)))))
                     self._remember(key, memo)
                 return iter(memo)
+        if self._stated and predicate is not None and not isinstance(subject, (list, tuple)):
+            return iter(self._as_stated(subject, predicate, list(super().objects(subject, predicate, unique))))
         return super().objects(subject, predicate, unique)
 
     def subjects(self, predicate=None, object=None, unique=False):
@@ -268,44 +394,86 @@ def _shacl_shapes():
     return sg, out
 
 
+_SUBCLASS = ox.NamedNode(str(rdflib.RDFS.subClassOf))
+_TYPE = ox.NamedNode(str(rdflib.RDF.type))
+
+
+def _instances_of(store: ox.Store, classes: Iterable[str]) -> dict[str, frozenset]:
+    """Per class IRI, the classes whose instances are its SHACL instances: itself and
+    its subclasses in the data (rdfs:subClassOf*, as sh:targetClass reads them)."""
+    if next(store.quads_for_pattern(None, _SUBCLASS, None, _DEFAULT), None) is None:
+        return {c: frozenset((ox.NamedNode(c),)) for c in classes}  # the usual case: no lookups
+    out = {}
+    for c in classes:
+        found = {ox.NamedNode(c)}
+        todo = [ox.NamedNode(c)]
+        while todo:  # bounded: each class is expanded once
+            for q in store.quads_for_pattern(None, _SUBCLASS, todo.pop(), _DEFAULT):
+                if q.subject not in found:
+                    found.add(q.subject)
+                    todo.append(q.subject)
+        out[c] = frozenset(found)
+    return out
+
+
+def _term(node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """A focus node given as an IRI string or an Oxigraph term."""
+    return ox.NamedNode(node) if isinstance(node, str) else node
+
+
+def _types(store: ox.Store, node) -> set:
+    if isinstance(node, ox.Literal):
+        return set()
+    return {q.object for q in store.quads_for_pattern(node, _TYPE, None, _DEFAULT)}
+
+
 def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, ...],
-             among: set[str] | None, known: dict | None = None) -> list[str]:
-    """The focus nodes of one node shape (IRIs and blank-node ids), sorted. With
-    `among`, only those nodes; `known` caches what was read of them across shapes."""
+             among: set | None, known: dict | None = None) -> list:
+    """The focus nodes of one node shape (Oxigraph terms), sorted. With `among` (IRI
+    strings or terms: blank nodes and literals too), only those nodes; `known` caches
+    what was read of them across shapes."""
     found: set = set()
-    rdf_type = ox.NamedNode(str(RDF_TYPE))
+    known = {} if known is None else known
+    if "classes" not in known:
+        known["classes"] = {}
+    closure = known["classes"]
+    missing = [c for c in classes if c not in closure]
+    if missing:
+        closure.update(_instances_of(store, missing))
+    wanted = frozenset().union(*(closure[c] for c in classes)) if classes else frozenset()
     if among is None:
-        for cls in classes:
-            for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a <{cls}> }}"):
-                found.add(row[0])
+        for cls in wanted:
+            found.update(q.subject for q in store.quads_for_pattern(None, _TYPE, cls, _DEFAULT))
         for prop in objects_of:
             for row in store.query(f"SELECT DISTINCT ?o WHERE {{ ?s <{prop}> ?o }}"):
                 found.add(row[0])
         return sorted(found, key=str)
-    known = {} if known is None else known
-    wanted = set(classes)
-    for iri in among:
-        types = known.get(iri)
+    for node in map(_term, among):
+        types = known.get(node)
         if types is None:  # each node's types are read once, for every shape
-            types = known[iri] = {q.object.value for q in store.quads_for_pattern(
-                ox.NamedNode(iri), rdf_type, None, _DEFAULT)}
+            types = known[node] = _types(store, node)
         if wanted & types:
-            found.add(ox.NamedNode(iri))
+            found.add(node)
             continue
         for prop in objects_of:
-            key = (iri, prop)
+            key = (node, prop)
             hit = known.get(key)
             if hit is None:
                 hit = known[key] = next(store.quads_for_pattern(
-                    None, ox.NamedNode(prop), ox.NamedNode(iri), _DEFAULT), None) is not None
+                    None, ox.NamedNode(prop), node, _DEFAULT), None) is not None
             if hit:
-                found.add(ox.NamedNode(iri))
+                found.add(node)
                 break
     return sorted(found, key=str)
 
 
 def _as_rdflib(term) -> rdflib.term.Node:
-    return rdflib.BNode(term.value) if isinstance(term, ox.BlankNode) else rdflib.URIRef(term.value)
+    """A focus node for pyshacl: an IRI, a blank node or (sh:targetObjectsOf) a literal."""
+    if isinstance(term, rdflib.term.Node):
+        return term
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    return rdflib.BNode(term.value) if isinstance(term, ox.BlankNode) else to_rdf(term)
 
 
 def _own_results(shape, sg, prop_iris, executor, graph, nodes) -> list:
@@ -319,13 +487,14 @@ def _own_results(shape, sg, prop_iris, executor, graph, nodes) -> list:
         sg._filtered_out_shapes = saved
 
 
-def _run_batches(store: ox.Store, jobs: list[tuple[str, list]], on_batch=None) -> list[Result]:
+def _run_batches(store: ox.Store, jobs: list[tuple[str, list]], on_batch=None,
+                 stated: Stated | None = None) -> list[Result]:
     """Validate each (node shape, focus nodes) job with pyshacl; the results."""
     from pyshacl.pytypes import SHACLExecutor
 
     sg, shapes = _shacl_shapes()
     executor = SHACLExecutor(allow_warnings=True)
-    graph = _StoreGraph(store)
+    graph = _StoreGraph(store, stated)
     prop_iris = {p.node for _s, props, _c, _o in shapes.values() for p in props}
     out: list[Result] = []
     for name, focus in jobs:
@@ -421,7 +590,8 @@ def _store_results(store: ox.Store, reports, sg) -> list[Result]:
         focus = fields.get(SH.focusNode)
         results.append(_result(fields.get(SH.resultSeverity), fields.get(SH.sourceShape), parents, focus,
                                fields.get(SH.resultPath), fields.get(SH.value),
-                               messages[0] if messages else None, _store_origin(store, focus)))
+                               messages[0] if messages else None, _store_origin(store, focus),
+                               fields.get(SH.sourceConstraintComponent)))
     return results
 
 
@@ -460,7 +630,6 @@ def _store_origin(store: ox.Store, focus) -> tuple[str | None, int | None]:
 # lookups). pyshacl then validates only (shape, candidates) pairs, so every result is
 # still pyshacl's own. Other property shapes get all their focus nodes, as before.
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
 # what a value needs, in SPARQL, to pass pyshacl's sh:datatype check: its datatype,
 # and a lexical form rdflib parses into the Python type pyshacl asks for (gYear: rdflib
 # never marks it ill-typed, so pyshacl passes any)
@@ -681,8 +850,11 @@ def reads_beyond_focus(store: ox.Store, node: ox.NamedNode) -> frozenset[tuple[s
     return frozenset(reads)
 
 
-def _target_pattern(classes, objects_of) -> str:
-    parts = [f"{{ ?this a <{c}> }}" for c in classes] + [f"{{ [] <{p}> ?this }}" for p in objects_of]
+def _target_pattern(classes, objects_of, closure: dict[str, frozenset]) -> str:
+    """The focus nodes of a node shape in SPARQL; a class with subclasses in the data
+    through rdfs:subClassOf* (the plain form otherwise: Oxigraph plans it better)."""
+    parts = [f"{{ ?this a <{c}> }}" if len(closure[c]) == 1 else f"{{ ?this a/<{_SUBCLASS.value}>* <{c}> }}"
+             for c in classes] + [f"{{ [] <{p}> ?this }}" for p in objects_of]
     return " UNION ".join(parts)
 
 
@@ -693,7 +865,7 @@ class _Screen:
     def __init__(self, store: ox.Store):
         self.store = store
         self._rows: dict[str, set] = {}
-        self._types: dict = {}
+        self.known: dict = {}  # what _targets read: nodes' types, classes' subclasses
         self._counts: dict[str, int] = {}
         self.recording: list[str] | None = None  # when set, rows() only notes the query
 
@@ -726,8 +898,7 @@ class _Screen:
         # spawn, not fork: the parent holds the store open for writing
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for query, found in zip(todo, pool.map(_screen_worker, [(path, q) for q in todo])):
-                self._rows[query] = {ox.BlankNode(v[2:]) if v.startswith("_:") else ox.NamedNode(v)
-                                     for v in found}
+                self._rows[query] = set(found)
 
     def rows(self, query: str) -> set:
         found = self._rows.get(query)
@@ -741,14 +912,11 @@ class _Screen:
         return found
 
     def is_focus(self, node, classes, objects_of) -> bool:
-        types = self._types.get(node)
-        if types is None:
-            types = self._types[node] = {q.object.value for q in self.store.quads_for_pattern(
-                node, ox.NamedNode(str(RDF_TYPE)), None, _DEFAULT)} if not isinstance(node, ox.Literal) else set()
-        if types.intersection(classes):
-            return True
-        return any(next(self.store.quads_for_pattern(None, ox.NamedNode(p), node, _DEFAULT), None) is not None
-                   for p in objects_of)
+        return bool(_targets(self.store, classes, objects_of, (node,), self.known))
+
+    def closure(self, classes) -> dict[str, frozenset]:
+        _targets(self.store, classes, (), (), self.known)  # reads the classes' subclasses
+        return self.known["classes"]
 
 
 def _heavy(query: str) -> bool:
@@ -758,37 +926,39 @@ def _heavy(query: str) -> bool:
 _WORKER_STORES: dict[str, ox.Store] = {}
 
 
-def _screen_worker(job: tuple[str, str]) -> list[str]:
-    """One screen query in a worker process; nodes as strings ("_:" for blank nodes)."""
+def _screen_worker(job: tuple[str, str]) -> list:
+    """One screen query in a worker process; its nodes (terms pickle as they are)."""
     path, query = job
     store = _WORKER_STORES.get(path)
     if store is None:
         store = _WORKER_STORES[path] = ox.Store.read_only(path)
-    return [row[0].value if isinstance(row[0], ox.NamedNode) else f"_:{row[0].value}"
-            for row in store.query(query) if row[0] is not None]
+    return [row[0] for row in store.query(query) if row[0] is not None]
 
 
-def _screened_jobs(store: ox.Store, batch: int, workers: int = 1, path: str | None = None):
+def _screened_jobs(store: ox.Store, batch: int, workers: int = 1, path: str | None = None,
+                   extra: frozenset = frozenset()):
     """(node shape, [(property shapes or None for the node's own constraints,
     focus nodes)]) for a whole store, and the number of focus nodes. With `workers`
     and `path`, the screen queries run in worker processes first."""
     screen = _Screen(store)
     if workers > 1 and path is not None:
         screen.recording = []
-        _plan_screened(store, batch, screen)
+        _plan_screened(store, batch, screen, extra)
         queries, screen.recording = screen.recording, None
         screen.run_in_workers(queries, path, workers)
-    return _plan_screened(store, batch, screen)
+    return _plan_screened(store, batch, screen, extra)
 
 
-def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
+def _plan_screened(store: ox.Store, batch: int, screen: _Screen, extra: frozenset = frozenset()):
+    """The screened plan; `extra` nodes are candidates of every screened property
+    shape that targets them (subjects of literals the store rewrote: see Stated)."""
     _sg, shapes = _shacl_shapes()
     total = 0
     plan = []
     sparql = _sparql_screens()
     dry = screen.recording is not None  # only collecting the queries: read nothing else
     for name, (_shape, props, classes, objects_of) in shapes.items():
-        targets = _target_pattern(classes, objects_of)
+        targets = _target_pattern(classes, objects_of, screen.closure(classes))
         count = screen.count(targets)
         total += count
         every = None  # all focus nodes, only read if something needs them
@@ -799,7 +969,7 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
             if dry:
                 return []
             if every is None:
-                every = _targets(store, classes, objects_of, None)
+                every = _targets(store, classes, objects_of, None, screen.known)
             return every
 
         def focus_of(found, classes=classes, objects_of=objects_of):
@@ -832,7 +1002,7 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
             if queries is None:
                 steps.append(([prop], all_nodes()))
                 continue
-            found = set()
+            found = set(extra)
             for query in queries:
                 found |= screen.rows(query)
             if found:
@@ -844,12 +1014,12 @@ def _plan_screened(store: ox.Store, batch: int, screen: _Screen):
     return plan, total
 
 
-def _run_screened(store: ox.Store, plan, tick) -> list[Result]:
+def _run_screened(store: ox.Store, plan, tick, stated: Stated | None = None) -> list[Result]:
     from pyshacl.pytypes import SHACLExecutor
 
     sg, shapes = _shacl_shapes()
     executor = SHACLExecutor(allow_warnings=True)
-    graph = _StoreGraph(store)
+    graph = _StoreGraph(store, stated)
     prop_iris = {p.node for _s, props, _c, _o in shapes.values() for p in props}
     out: list[Result] = []
     for name, props, focus in plan:
@@ -871,7 +1041,7 @@ def _run_screened(store: ox.Store, plan, tick) -> list[Result]:
     return out
 
 
-def plan_store_validation(store: ox.Store, focus_nodes: Iterable[str] | None = None,
+def plan_store_validation(store: ox.Store, focus_nodes: Iterable | None = None,
                           batch: int = STORE_BATCH) -> list[tuple[str, list]]:
     """The (node shape, focus nodes) batches that validating `store` takes.
 
@@ -887,17 +1057,19 @@ def plan_store_validation(store: ox.Store, focus_nodes: Iterable[str] | None = N
     return jobs
 
 
-def validate_store(store: ox.Store, focus_nodes: Iterable[str] | None = None, *,
+def validate_store(store: ox.Store, focus_nodes: Iterable | None = None, *,
                    workers: int = 1, path: str | None = None, batch: int = STORE_BATCH,
-                   on_progress=None) -> Report:
-    """SHACL-validate an Oxigraph store (the union of its graphs) with pyshacl.
+                   on_progress=None, stated: Stated | None = None) -> Report:
+    """SHACL-validate an Oxigraph store's default graph with pyshacl.
 
     Without `focus_nodes`, every focus node of every shape is validated; with them
-    (IRIs), only those nodes, each against the shapes that target it. Batches of
-    `batch` focus nodes go through pyshacl together. With `workers` > 1 and `path`
-    (the store's directory, flushed), the batches are shared among that many worker
-    processes, each with its own read-only view of the store. `on_progress(done,
-    total)` is called after each batch, with counts of focus nodes.
+    (IRI strings or terms, blank nodes and literals too), only those nodes, each
+    against the shapes that target it. Batches of `batch` focus nodes go through
+    pyshacl together. With `workers` > 1 and `path` (the store's directory, flushed),
+    the work is shared among that many worker processes, each with its own read-only
+    view of the store. `stated`: literals as the sources stated them where the store
+    rewrote them (see stated_literals). `on_progress(done, total)` is called after
+    each batch, with counts of focus nodes.
     """
     done = 0
 
@@ -908,10 +1080,11 @@ def validate_store(store: ox.Store, focus_nodes: Iterable[str] | None = None, *,
             on_progress(done, total)
 
     if focus_nodes is None:
-        plan, total = _screened_jobs(store, batch, workers, path)
+        extra = frozenset(subject for subject, _p in (stated or {}))
+        plan, total = _screened_jobs(store, batch, workers, path, extra)
         if on_progress is not None:
             on_progress(0, total)
-        results = _run_screened(store, plan, tick)
+        results = _run_screened(store, plan, tick, stated)
         results.sort(key=lambda r: (r.shape, r.constraint, r.focus, r.message, r.value or ""))
         return Report(conforms=not any(r.severity == "Violation" for r in results), results=tuple(results))
     jobs = plan_store_validation(store, focus_nodes, batch)
@@ -919,32 +1092,28 @@ def validate_store(store: ox.Store, focus_nodes: Iterable[str] | None = None, *,
     if on_progress is not None:
         on_progress(0, total)
     if workers > 1 and path is not None and len(jobs) > 1:
-        results = _run_in_workers(path, jobs, workers, tick)
+        results = _run_in_workers(path, jobs, workers, tick, stated)
     else:
-        results = _run_batches(store, jobs, tick)
+        results = _run_batches(store, jobs, tick, stated)
     results.sort(key=lambda r: (r.shape, r.constraint, r.focus, r.message, r.value or ""))
     return Report(conforms=not any(r.severity == "Violation" for r in results), results=tuple(results))
 
 
-def _worker(path: str, jobs: list[tuple[str, list[str]]]) -> list[Result]:
-    store = ox.Store.read_only(path)
-    return _run_batches(store, [(name, [rdflib.URIRef(n) if not n.startswith("_:") else rdflib.BNode(n[2:])
-                                        for n in nodes]) for name, nodes in jobs])
+def _worker(path: str, jobs: list[tuple[str, list]], stated: Stated | None) -> list[Result]:
+    return _run_batches(ox.Store.read_only(path), jobs, stated=stated)
 
 
-def _run_in_workers(path: str, jobs, workers: int, tick) -> list[Result]:
+def _run_in_workers(path: str, jobs, workers: int, tick, stated: Stated | None = None) -> list[Result]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    # terms cross the process boundary as strings; spawn, not fork: the parent holds
-    # the store open for writing
-    plain = [(name, [n.value if isinstance(n, ox.NamedNode) else f"_:{n.value}" for n in nodes])
-             for name, nodes in jobs]
+    # Oxigraph terms pickle as they are (blank nodes keep the store's ids); spawn, not
+    # fork: the parent holds the store open for writing
     results: list[Result] = []
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         # several batches per task keep the per-task overhead small
-        chunks = [plain[i:i + 4] for i in range(0, len(plain), 4)]
-        futures = {pool.submit(_worker, path, chunk): sum(len(n) for _s, n in chunk) for chunk in chunks}
+        chunks = [jobs[i:i + 4] for i in range(0, len(jobs), 4)]
+        futures = {pool.submit(_worker, path, chunk, stated): sum(len(n) for _s, n in chunk) for chunk in chunks}
         for future in as_completed(futures):
             results.extend(future.result())
             tick(futures[future])
