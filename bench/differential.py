@@ -66,7 +66,7 @@ def main() -> int:
                 expected = diff._plain(results)
                 triples = list(ox.parse(path=str(file)))
                 start = time.perf_counter()
-                paths = diff._store_paths(file.read_bytes(), tmp_path / f"store-{seed}", triples)
+                paths = diff._store_paths(tmp_path / f"store-{seed}", triples)
                 store_s.append((time.perf_counter() - start) / len(paths))
                 paths["kg validate FILE"] = diff._kg(validate_files([file]))
                 for name, found in paths.items():

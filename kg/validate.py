@@ -97,7 +97,9 @@ def _xsd_boolean(lexical: str) -> bool | None:
 
 
 def follow_xsd_lexical_rules() -> None:
-    """Make rdflib read integers and booleans by XSD's lexical rules (see above)."""
+    """Make rdflib read integers and booleans by XSD's lexical rules (see above).
+    Called again before each reading: pyshacl.validate puts rdflib's own boolean
+    reader back after it has read the shapes."""
     mapping = rdflib.term._toPythonMapping
     for name in _INTEGER_TYPES:
         mapping[rdflib.URIRef(_XSD + name)] = _xsd_integer
@@ -118,6 +120,7 @@ def to_rdflib(quads: Iterable[ox.Quad | ox.Triple]) -> rdflib.Graph:
     """The union of the quads' graphs as one rdflib Graph (what pySHACL reads)."""
     data = ox.serialize((ox.Triple(q.subject, q.predicate, q.object) for q in quads),
                         format=ox.RdfFormat.N_TRIPLES)
+    follow_xsd_lexical_rules()
     graph = rdflib.Graph()
     graph.parse(data=data, format="nt")
     return graph
@@ -180,6 +183,8 @@ def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
 def _result(severity, source, parents: dict, focus, path, value, message: str | None,
             origin: tuple[str | None, int | None], component=None) -> Result:
     """One Result from the fields of a pyshacl validation result, either path's."""
+    if isinstance(value, rdflib.Literal) and value.datatype == rdflib.XSD.string:
+        value = rdflib.Literal(str(value))  # a SPARQL constraint's value, from the store
     return Result(
         severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
         shape=_name(parents.get(source, source)),
@@ -272,6 +277,7 @@ class _StoreGraph(OxigraphDataGraph):
 
     def __init__(self, store: ox.Store, stated: Stated | None = None):
         super().__init__(store)
+        follow_xsd_lexical_rules()
         self.default_union = False  # the default graph: the merge of the sources
         self._out: dict[rdflib.term.Node, dict[rdflib.term.Node, list]] = {}
         self._memo: dict[tuple, tuple] = {}
@@ -279,9 +285,9 @@ class _StoreGraph(OxigraphDataGraph):
         # {(subject, predicate): {value as stored: [values as stated]}}, rdflib terms
         self._stated: dict[tuple, dict] = {}
         for (subject, predicate), pairs in (stated or {}).items():
-            into = self._stated.setdefault((to_rdf(subject), to_rdf(predicate)), {})
+            into = self._stated.setdefault((_rdflib_term(subject), _rdflib_term(predicate)), {})
             for stored, said in pairs:
-                into.setdefault(to_rdf(stored), []).append(to_rdf(said))
+                into.setdefault(_rdflib_term(stored), []).append(_rdflib_term(said))
 
     def _as_stated(self, subject, predicate, values):
         """`values` of (subject, predicate) with those the store rewrote on load put
@@ -304,12 +310,7 @@ class _StoreGraph(OxigraphDataGraph):
     def _rdf(self, term):
         known = self._terms.get(term)
         if known is None:
-            if isinstance(term, ox.NamedNode):
-                known = rdflib.URIRef(term.value)
-            elif isinstance(term, ox.Literal) and term.datatype == _XSD_STRING:
-                known = rdflib.Literal(term.value)  # as rdflib reads a plain literal
-            else:
-                known = to_rdf(term)
+            known = _rdflib_term(term)
             if len(self._terms) > self._MEMO_LIMIT:
                 self._terms.clear()
             self._terms[term] = known
@@ -332,6 +333,8 @@ class _StoreGraph(OxigraphDataGraph):
             self._out[node] = found
 
     def objects(self, subject=None, predicate=None, unique=False):
+        if isinstance(subject, rdflib.Literal):  # a literal focus node says nothing
+            return iter(())
         if predicate is not None and not isinstance(subject, (list, tuple)):
             found = self._out.get(subject)
             if found is not None:
@@ -346,8 +349,10 @@ class _StoreGraph(OxigraphDataGraph):
                             ox.NamedNode(subject), ox.NamedNode(predicate), None, _DEFAULT)))))
                     self._remember(key, memo)
                 return iter(memo)
-        if self._stated and predicate is not None and not isinstance(subject, (list, tuple)):
-            return iter(self._as_stated(subject, predicate, list(super().objects(subject, predicate, unique))))
+        if predicate is not None and not isinstance(subject, (list, tuple)):  # blank nodes
+            values = [self._rdf(q.object) for q in self.impl.quads_for_pattern(
+                _ox_term(subject), ox.NamedNode(predicate), None, _DEFAULT)]
+            return iter(self._as_stated(subject, predicate, list(dict.fromkeys(values))))
         return super().objects(subject, predicate, unique)
 
     def subjects(self, predicate=None, object=None, unique=False):
@@ -442,8 +447,11 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
         closure.update(_instances_of(store, missing))
     wanted = frozenset().union(*(closure[c] for c in classes)) if classes else frozenset()
     if among is None:
-        for cls in wanted:
-            found.update(q.subject for q in store.quads_for_pattern(None, _TYPE, cls, _DEFAULT))
+        for cls in wanted:  # a query reads faster than quads_for_pattern (no Quad objects)
+            if isinstance(cls, ox.NamedNode):
+                found.update(row[0] for row in store.query(f"SELECT DISTINCT ?s WHERE {{ ?s a <{cls.value}> }}"))
+            else:
+                found.update(q.subject for q in store.quads_for_pattern(None, _TYPE, cls, _DEFAULT))
         for prop in objects_of:
             for row in store.query(f"SELECT DISTINCT ?o WHERE {{ ?s <{prop}> ?o }}"):
                 found.add(row[0])
@@ -473,7 +481,24 @@ def _as_rdflib(term) -> rdflib.term.Node:
         return term
     if isinstance(term, ox.NamedNode):
         return rdflib.URIRef(term.value)
-    return rdflib.BNode(term.value) if isinstance(term, ox.BlankNode) else to_rdf(term)
+    return _rdflib_term(term)
+
+
+def _rdflib_term(term) -> rdflib.term.Node:
+    """An Oxigraph term as rdflib reads it from a file (a plain literal has no datatype)."""
+    if isinstance(term, ox.NamedNode):
+        return rdflib.URIRef(term.value)
+    if isinstance(term, ox.BlankNode):
+        return rdflib.BNode(term.value)
+    if term.datatype == _XSD_STRING:
+        return rdflib.Literal(term.value)
+    return to_rdf(term)
+
+
+def _ox_term(node):
+    if isinstance(node, rdflib.BNode):
+        return ox.BlankNode(str(node))
+    return ox.NamedNode(str(node))
 
 
 def _own_results(shape, sg, prop_iris, executor, graph, nodes) -> list:
