@@ -177,7 +177,8 @@ def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
         parent = rdflib.URIRef(str(focus).rsplit("/", 2)[0])
         source = data.value(parent, DERIVED)
     file_name = data.value(source, FILE_NAME) if source is not None else None
-    return (str(file_name) if file_name else None, int(line) if line is not None else None)
+    number = line.value if isinstance(line, rdflib.Literal) and isinstance(line.value, int) else None
+    return (str(file_name) if file_name else None, number)
 
 
 def _result(severity, source, parents: dict, focus, path, value, message: str | None,
