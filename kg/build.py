@@ -45,7 +45,7 @@ from kg.sources.anthology import (
     read_anthology,
 )
 from kg.sources.guide import read_guide
-from kg.validate import Report, reads_beyond_focus, stated_literals, validate_store
+from kg.validate import Report, focus_of_any, shapes_reading, stated_literals, validate_store
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
@@ -699,19 +699,21 @@ def _neighbours(store: ox.Store, changes: dict[str, set[tuple[str, bool]]]) -> s
     """The changed nodes, and their neighbours in the default graph (either direction;
     kg IRIs) whose shapes read one of the edges that changed at that node: a paper's
     shape reads its slots' pro:isHeldBy, so a changed slot is checked from its paper
-    too, but not the papers of a person who only gained a guide slot."""
+    too, but not the papers of a person who only gained a guide slot. A node whose
+    changed edges no shape reads beyond its focus node is not looked around at all (a
+    collection's source node gaining a kg:bylineSource edge has 300 k neighbours)."""
     base = mint("")
     found = set(changes)
-    reads: dict[str, frozenset | None] = {}
+    known: dict = {}  # what the focus checks read, shared
     for iri, edges in changes.items():
+        names = shapes_reading(edges)
+        if not names:
+            continue
         node = ox.NamedNode(iri)
-        around = {q.subject.value for q in store.quads_for_pattern(None, None, node, DEFAULT)
+        around = {q.subject for q in store.quads_for_pattern(None, None, node, DEFAULT)
                   if isinstance(q.subject, ox.NamedNode)}
-        around |= {q.object.value for q in store.quads_for_pattern(node, None, None, DEFAULT)
+        around |= {q.object for q in store.quads_for_pattern(node, None, None, DEFAULT)
                    if isinstance(q.object, ox.NamedNode) and q.object.value.startswith(base)}
-        for other in around - found:
-            if other not in reads:
-                reads[other] = reads_beyond_focus(store, ox.NamedNode(other))
-            if reads[other] is None or not reads[other].isdisjoint(edges):
-                found.add(other)
+        found |= {other.value for other in around
+                  if other.value not in found and focus_of_any(store, other, names, known)}
     return found
