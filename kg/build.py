@@ -287,7 +287,8 @@ def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
           curation: Curation | None = None, on_stage: Callable[[str], None] | None = None,
           review: Path | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD,
           name_variants: Path | None = None, progress: Progress | None = None,
-          workers: int | None = None, export: tuple[str, Path] | None = None) -> BuildResult:
+          workers: int | None = None, export: tuple[str, Path] | None = None,
+          wait: bool = True, on_wait: Callable[[str], None] | None = None) -> BuildResult:
     """Build (or with `add`, extend) the store from sources; atomic, validate-before-write.
 
     Each source is read into its own named graph; guide papers are reconciled with the
@@ -300,15 +301,18 @@ def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
     processes (default: up to 2 on a large store). `export` (format, path): the new
     store's export, written while it is validated and put in place once the store is
     live; on failure the file is left as it was. A server `store` (kg.remote) gets the
-    same build, made in a temporary embedded store and then swapped in there.
+    same build, made in a temporary embedded store and then swapped in there. One
+    writer at a time (stores.writer_lock): with `wait` False a busy store is a
+    StoreError, else `on_wait(message)` and the build waits its turn.
     """
-    if stores.is_url(store):
-        return _build_remote(paths, store=str(store), add=add, curation=curation, on_stage=on_stage,
-                             review=review, threshold=threshold, name_variants=name_variants,
-                             progress=progress, workers=workers, export=export)
-    return _build(paths, store=Path(store), add=add, curation=curation, on_stage=on_stage, review=review,
-                  threshold=threshold, name_variants=name_variants, progress=progress, workers=workers,
-                  export=export)
+    with stores.writer_lock(store, wait=wait, on_wait=on_wait):
+        if stores.is_url(store):
+            return _build_remote(paths, store=str(store), add=add, curation=curation, on_stage=on_stage,
+                                 review=review, threshold=threshold, name_variants=name_variants,
+                                 progress=progress, workers=workers, export=export)
+        return _build(paths, store=Path(store), add=add, curation=curation, on_stage=on_stage,
+                      review=review, threshold=threshold, name_variants=name_variants, progress=progress,
+                      workers=workers, export=export)
 
 
 def _build(paths, *, store: Path, add: bool, curation, on_stage, review, threshold, name_variants,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import ClassVar
 
@@ -37,6 +38,16 @@ def _store_option(f):
     return click.option("--store", "store", envvar="KG_STORE", default=None, metavar="PATH|URL",
                         help="Store directory, or a SPARQL server URL (see README, Remote stores) "
                              "(env KG_STORE; default .kg in the current directory).")(f)
+
+
+def _no_wait_option(f):
+    return click.option("--no-wait", is_flag=True,
+                        help="If another process is writing the store, exit 2 naming it instead of "
+                             "waiting for it.")(f)
+
+
+def _say_waiting(message: str) -> None:
+    click.echo(f"kg: {message}", err=True)
 
 
 def _format_option(f):
@@ -112,10 +123,11 @@ class ProgressBars:
               show_default=True, help="Format of the --export file.")
 @click.option("--timings", is_flag=True, help="Print the seconds each stage took (on stderr).")
 @click.option("--quiet", "-q", is_flag=True, help="Print no warnings or progress.")
+@_no_wait_option
 @_store_option
 def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_file: Path | None,
           threshold: float, name_variants: Path | None, export_path: Path | None, export_format: str,
-          timings: bool, quiet: bool, store: str | None) -> None:
+          timings: bool, quiet: bool, no_wait: bool, store: str | None) -> None:
     """Build the store from SOURCES (default: the bundled guide and Anthology files), validating first.
 
     SOURCES are guide text files, Turtle / N-Triples files, and ACL Anthology
@@ -133,7 +145,8 @@ def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_fi
         result = pipeline.build(paths, store=target, add=add, curation=load_curation(curation),
                                 on_stage=bars.note, review=review_file, threshold=threshold,
                                 name_variants=name_variants, progress=bars.update,
-                                export=(export_format, export_path) if export_path else None)
+                                export=(export_format, export_path) if export_path else None,
+                                wait=not no_wait, on_wait=_say_waiting)
     if timings:
         click.echo("kg: seconds per stage: " + ", ".join(
             f"{stage} {seconds:.2f}" for stage, seconds in result.timings.items()), err=True)
@@ -301,9 +314,15 @@ def graph(kind: str, output: Path, store: str | None) -> None:
               help="Largest answer (rows or triples); a larger one is an error (422), never cut short.")
 @click.option("--workers", default=None, type=click.IntRange(1, 64),
               help="Query worker processes, i.e. queries run at once (default: CPUs, at most 4).")
+@click.option("--max-memory", default="2G", show_default=True, metavar="SIZE",
+              help="Memory a query worker may hold (e.g. 512M, 2G); past it the query is stopped "
+                   "and answered 503.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
+              help="Also answer requests whose Host header is NAME (repeatable); by default only "
+                   "loopback names and --host are answered.")
 @_store_option
 def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: int | None,
-          store: str | None) -> None:
+          max_memory: str, allow_hosts: tuple[str, ...], store: str | None) -> None:
     """Serve the store read-only: SPARQL 1.1 Protocol at /sparql, saved queries at /queries.
 
     Updates, LOAD and SERVICE are refused; each query runs in a worker process that is
@@ -315,12 +334,30 @@ def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: i
         if host is not None and not server.is_loopback(host):
             click.echo(f"kg: warning: listening on {host}: anyone who can reach it can query the store",
                        err=True)
+        if srv.pool.network_isolated() is False:
+            click.echo("kg: warning: query workers could not leave the network here (no user "
+                       "namespaces); SERVICE is refused by the query check all the same", err=True)
         click.echo(f"kg: serving {stores.store_path(store)} at {srv.url}/sparql and {srv.url}/queries "
                    "(Ctrl-C stops)", err=True)
 
     server.serve(stores.store_path(store), host or server.DEFAULT_HOST, port, on_ready=ready,
                  timeout=timeout, max_rows=max_rows, workers=workers, public=host is not None,
-                 log=sys.stderr)
+                 log=sys.stderr, max_memory=_size(max_memory), allow_hosts=allow_hosts)
+
+
+def _size(text: str) -> int:
+    """Bytes from a size such as 512M or 2G (K, M, G, T; plain digits are bytes)."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = text.strip().upper().rstrip("B"), ""
+    if number and number[-1] in units:
+        number, unit = number[:-1], number[-1]
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size; write e.g. 512M or 2G") from None
+    if value < 1 << 20:
+        raise click.BadParameter(f"{text!r} is under 1 MB; a worker needs more to open the store")
+    return int(value)
 
 
 @main.command()
@@ -332,7 +369,8 @@ def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: i
 @click.option("--chunk", default=50_000, show_default=True, type=click.IntRange(min=1),
               help="Triples per upload request.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing on success.")
-def push(store: str, source: Path | None, chunk: int, quiet: bool) -> None:
+@_no_wait_option
+def push(store: str, source: Path | None, chunk: int, quiet: bool, no_wait: bool) -> None:
     """Load an embedded store into a SPARQL server, graph by graph, replacing kg's graphs there.
 
     Each graph is uploaded in chunks to a temporary graph and swapped in with one
@@ -345,7 +383,8 @@ def push(store: str, source: Path | None, chunk: int, quiet: bool) -> None:
     origin = stores.store_path(str(source) if source else stores.DEFAULT_STORE)
     if stores.is_url(origin):
         raise KGError("--from must be a store directory, not a URL")
-    counts = remote.push(stores.open_store(origin), store, chunk=chunk)
+    with stores.writer_lock(store, wait=not no_wait, on_wait=_say_waiting):
+        counts = remote.push(stores.open_store(origin), store, chunk=chunk)
     if not quiet:
         click.echo(f"Pushed {origin} to {store}: {len(counts)} graph(s), "
                    f"{sum(counts.values())} triples.")
@@ -371,10 +410,11 @@ def push(store: str, source: Path | None, chunk: int, quiet: bool) -> None:
 @click.option("--curation", type=click.Path(path_type=Path), envvar="KG_CURATION", default=None,
               help="With --guide: the curation file the build used (env KG_CURATION).")
 @click.option("--no-write", is_flag=True, help="Report only; leave the review file as it is.")
+@_no_wait_option
 @_store_option
 def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tuple[Path, ...],
               anthology: tuple[Path, ...], name_variants: Path | None, curation: Path | None,
-              no_write: bool, store: str | None) -> None:
+              no_write: bool, no_wait: bool, store: str | None) -> None:
     """Link guide papers to the ACL Anthology and report every disagreement.
 
     Prints each guide paper's link with its status (auto, review, accepted, rejected,
@@ -411,7 +451,11 @@ def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tupl
         for line in rc.summary_lines(result):
             click.echo(f"kg: {line}", err=True)
     if not no_write:
-        entries = rc.write_review(review_file, result, review)
+        # the review file is the store's too: written by one writer at a time
+        guard = (stores.writer_lock(target, wait=not no_wait, on_wait=_say_waiting)
+                 if stores.is_url(target) or Path(target).is_dir() else nullcontext())
+        with guard:
+            entries = rc.write_review(review_file, result, review)
         click.echo(f"kg: {entries} entr{'y' if entries == 1 else 'ies'} in the review file "
                    f"{review_file}", err=True)
 

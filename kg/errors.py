@@ -27,8 +27,13 @@ class SourceError(KGError):
         self.path = str(path)
         self.line = line
         self.message = message
-        where = f"{self.path}:{line}" if line else self.path
+        where = f"{shown(self.path)}:{line}" if line else shown(self.path)
         super().__init__(f"{where}: {message}")
+
+
+def shown(name: str) -> str:
+    """A file name as one line: control characters (a newline in a name) escaped."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
 
 
 class QueryError(KGError):

@@ -53,6 +53,9 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_REQUEST = 64 * 1024
 WORKER_STARTUP = 60.0  # seconds a fresh worker may take to import and open the store
+DEFAULT_MAX_MEMORY = 2 << 30  # bytes of memory (RSS) a query worker may hold
+MEMORY_POLL = 0.1  # seconds between looks at a busy worker's memory
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 
 JSON_TYPE = "application/json"
 
@@ -366,6 +369,9 @@ def worker_main(fd: str, root: str, parent: str) -> None:
             reply = execute(live.get(), job)
         except StoreError as exc:
             reply = Reply.error(503, str(exc))
+        except MemoryError:
+            reply = Reply.error(503, "the query needed more memory than this worker could get; make it "
+                                     "more selective or add LIMIT")
         except Exception as exc:  # noqa: BLE001 - the worker must answer, not die
             reply = Reply.error(500, f"internal error: {type(exc).__name__}: {exc}")
         try:
@@ -382,17 +388,37 @@ class _Died(Exception):
     pass
 
 
+class _OutOfMemory(Exception):
+    pass
+
+
+def _rss(pid: int) -> int | None:
+    """A process's resident memory in bytes (Linux /proc); None where unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 class _Worker:
     """One worker process, started with subprocess rather than multiprocessing's spawn:
     spawn re-imports the caller's main module, which breaks scripts without a main guard."""
 
     def __init__(self, root: Path):
         ours, theirs = socket.socketpair()
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+        # only the installed code: -P keeps the working directory off sys.path (a json.py
+        # beside the store would be imported by every worker), and PYTHONPATH names only
+        # the folder kg itself was imported from (for a checkout run without installing)
+        home = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": home, "PYTHONSAFEPATH": "1"}
         code = "import sys; from kg.server import worker_main; worker_main(*sys.argv[1:])"
         with theirs:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", code, str(theirs.fileno()), str(root), str(os.getpid())],
+                [sys.executable, "-P", "-c", code, str(theirs.fileno()), str(root), str(os.getpid())],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, env=env)
         self.conn = Connection(ours.detach())
         self.ready = False
@@ -409,12 +435,18 @@ class _Worker:
             raise _Died(f"exited while starting (code {self.process.poll()})") from exc
         self.ready = True
 
-    def call(self, job: dict, timeout: float) -> Reply:
+    def call(self, job: dict, timeout: float, max_memory: int | None = None) -> Reply:
+        """The worker's answer; _Timeout past `timeout` s, _OutOfMemory when its memory
+        passes `max_memory` bytes (looked at every MEMORY_POLL s)."""
         self.wait_ready()
         try:
             self.conn.send(job)
-            if not self.conn.poll(timeout):
-                raise _Timeout
+            deadline = time.monotonic() + timeout
+            while not self.conn.poll(min(MEMORY_POLL, max(0.0, deadline - time.monotonic()))):
+                if max_memory is not None and (_rss(self.process.pid) or 0) > max_memory:
+                    raise _OutOfMemory
+                if time.monotonic() >= deadline:
+                    raise _Timeout
             return self.conn.recv()
         except (EOFError, OSError) as exc:
             try:
@@ -436,9 +468,10 @@ class _Worker:
 class WorkerPool:
     """Worker processes that each hold the store open read-only; one query at a time each."""
 
-    def __init__(self, root: Path, size: int):
+    def __init__(self, root: Path, size: int, max_memory: int | None = DEFAULT_MAX_MEMORY):
         self.root = root
         self.size = size
+        self.max_memory = max_memory
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: set[_Worker] = set()
         self._lock = threading.Lock()
@@ -483,9 +516,15 @@ class WorkerPool:
                                     "try again shortly", {"Retry-After": "5"})
         healthy = False
         try:
-            reply = worker.call(job, timeout)
+            reply = worker.call(job, timeout, self.max_memory)
             healthy = True
             return reply
+        except _OutOfMemory:
+            limit = f"{self.max_memory / (1 << 30):g} GB" if self.max_memory >= 1 << 30 else \
+                f"{self.max_memory >> 20} MB"
+            return Reply.error(503, f"the query needed more than {limit} of memory, this server's limit a "
+                                    "query (kg serve --max-memory), and was stopped; no result was sent. "
+                                    "Make it more selective or add LIMIT", {"X-KG-Memory-Limit": str(self.max_memory)})
         except _Timeout:
             return Reply.error(503, f"the query ran longer than {timeout:g} s, this server's time limit "
                                     "(kg serve --timeout), and was stopped; no result was sent. Make it "
@@ -514,6 +553,27 @@ class Limits:
     timeout: float = DEFAULT_TIMEOUT
     max_rows: int = DEFAULT_MAX_ROWS
     max_request: int = DEFAULT_MAX_REQUEST
+    max_memory: int | None = DEFAULT_MAX_MEMORY
+
+
+def host_allowed(header: str | None, allowed: frozenset[str]) -> bool:
+    """Whether a request's Host header names this server: a loopback name or address,
+    or one of `allowed` (the --host given, --allow-host names). A page elsewhere that
+    rebinds its own name to 127.0.0.1 sends its own name, and is refused."""
+    if header is None:
+        return True  # HTTP/1.0 without Host: no name was used to reach us
+    host = header.strip().lower()
+    if host.startswith("["):  # [::1]:7878
+        host = host[1:host.find("]")] if "]" in host else host
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.rstrip(".")
+    if host in LOOPBACK_NAMES or host in allowed:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _form(text: str) -> dict[str, list[str]]:
@@ -597,6 +657,10 @@ class Handler(BaseHTTPRequestHandler):
         start = time.monotonic()
         self._consumed = False
         try:
+            if not host_allowed(self.headers.get("Host"), self.server.allowed_hosts):
+                raise HTTPError(403, f"Host {self.headers.get('Host')!r} is not a name of this server; it answers "
+                                     "loopback names and the --host it was given (kg serve --allow-host NAME "
+                                     "adds one)")
             reply = self._route()
         except HTTPError as exc:
             reply = exc.reply
@@ -660,7 +724,8 @@ class Handler(BaseHTTPRequestHandler):
             body = {"sparql": "/sparql", "queries": "/queries",
                     "limits": {"timeout_seconds": self.server.limits.timeout,
                                "max_rows": self.server.limits.max_rows,
-                               "max_request_bytes": self.server.limits.max_request}}
+                               "max_request_bytes": self.server.limits.max_request,
+                               "max_memory_bytes": self.server.limits.max_memory}}
             return Reply(200, JSON_TYPE, json.dumps(body, indent=1).encode("utf-8"))
         raise HTTPError(404, f"nothing at {path}; the endpoint is /sparql and the saved queries are at /queries")
 
@@ -809,10 +874,11 @@ class KGServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], family: int, pool: WorkerPool, limits: Limits,
-                 log: IO[str] | None):
+                 log: IO[str] | None, allowed_hosts: frozenset[str] = frozenset()):
         self.address_family = family
         self.pool = pool
         self.limits = limits
+        self.allowed_hosts = allowed_hosts
         self._log = log
         self._log_lock = threading.Lock()
         super().__init__(address, Handler)
@@ -845,14 +911,17 @@ def is_loopback(host: str) -> bool:
 def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
                 timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS,
                 max_request: int = DEFAULT_MAX_REQUEST, workers: int | None = None,
-                public: bool = False, log: IO[str] | None = None) -> KGServer:
+                public: bool = False, log: IO[str] | None = None,
+                max_memory: int | None = DEFAULT_MAX_MEMORY, allow_hosts: tuple[str, ...] = ()) -> KGServer:
     """A bound, not yet serving, server; call `serve_forever()`, then `shutdown()` and `server_close()`.
 
     A host that is not loopback is refused unless `public`. `log` gets one line per request.
+    Requests whose Host header is not a loopback name, `host` or one of `allow_hosts`
+    are refused (403); a query worker whose memory passes `max_memory` bytes is stopped.
     """
     root = stores.store_path(store_path)
     stores.open_store(root)  # fail now, not at the first request
-    if timeout <= 0 or max_rows < 1 or max_request < 1:
+    if timeout <= 0 or max_rows < 1 or max_request < 1 or (max_memory is not None and max_memory < 1):
         raise KGError("timeout, max_rows and max_request must be positive")
     if not public and not is_loopback(host):
         raise KGError(f"{host} is not a loopback address; serving the store beyond this machine "
@@ -861,9 +930,11 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError) as exc:
         raise KGError(f"cannot resolve host {host!r}: {exc}") from exc
-    pool = WorkerPool(root, workers or max(1, min(4, os.cpu_count() or 1)))
+    pool = WorkerPool(root, workers or max(1, min(4, os.cpu_count() or 1)), max_memory)
+    allowed = frozenset(name.lower().rstrip(".") for name in (host, *allow_hosts))
     try:
-        return KGServer((host, port), family, pool, Limits(timeout, max_rows, max_request), log)
+        return KGServer((host, port), family, pool, Limits(timeout, max_rows, max_request, max_memory), log,
+                        allowed)
     except OSError as exc:
         pool.close()
         raise KGError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from exc

@@ -9,9 +9,14 @@ store or the new one, never a half-written one.
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import os
 import shutil
+import sys
+import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -24,6 +29,7 @@ from kg.errors import StoreError
 
 DEFAULT_STORE = ".kg"
 CURRENT = "CURRENT"
+LOCK, HOLDER = "lock", "lock.json"  # the writers' lock, and who holds it
 # N-Quads bytes per bulk load (~130 k quads), and loads at once (see ChunkedLoader)
 LOAD_CHUNK_BYTES = 16 << 20
 LOAD_THREADS = 2
@@ -46,10 +52,66 @@ def _check_layout(path: Path) -> None:
     if path.exists() and not path.is_dir():
         raise StoreError(f"{path} is a file, not a kg store directory; choose another --store")
     # a first build that died before its swap leaves only generations: still a kg store
-    leftovers = all(e.name.startswith(("data-", f".{CURRENT}.")) for e in path.iterdir()) if path.is_dir() else True
+    leftovers = all(e.name.startswith(("data-", f".{CURRENT}.", f".{HOLDER}.")) or e.name in (LOCK, HOLDER)
+                    for e in path.iterdir()) if path.is_dir() else True
     if path.is_dir() and any(path.iterdir()) and not (path / CURRENT).is_symlink() and not leftovers:
         raise StoreError(f"{path} exists and is not a kg store (no {CURRENT}); "
                          "refusing to touch it: choose another --store")
+
+
+def _lock_dir(path: Path | str) -> Path:
+    """Where a store's writers' lock lives: in the store directory; for a server, in a
+    folder of this user's (so writers on this machine take turns; not across machines)."""
+    if is_url(path):
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kg" / "locks"
+        return folder / hashlib.sha256(str(path).encode("utf-8")).hexdigest()[:16]
+    return Path(path)
+
+
+def _holder(folder: Path) -> str:
+    try:
+        info = json.loads((folder / HOLDER).read_text(encoding="utf-8"))
+        return f"process {info['pid']} ({info['command']}, since {info['since']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+@contextmanager
+def writer_lock(path: Path | str, *, wait: bool = True, on_wait=None) -> Iterator[None]:
+    """One writer of a store at a time: builds, --add, push and review-file writes take
+    this lock; readers never do. It is an OS file lock (filelock: flock on POSIX), so
+    the lock of a process that died is free again at once, with no stale file to judge.
+    Busy: with `wait`, `on_wait(message)` once and wait; else StoreError naming the
+    holder (pid, command, since when)."""
+    from filelock import FileLock, Timeout
+
+    folder = _lock_dir(path)
+    if not is_url(path):
+        _check_layout(folder)  # never put a lock file into a directory that is not a store
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = _holder(folder)
+        if not wait:
+            raise StoreError(f"{path} is being written by {holder}; try again when it is done, "
+                             "or leave out --no-wait to wait for it") from None
+        if on_wait is not None:
+            on_wait(f"waiting for {holder}, which is writing {path}")
+        lock.acquire()
+    try:
+        info = {"pid": os.getpid(), "command": " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])[:200],
+                "since": time.strftime("%Y-%m-%d %H:%M:%S")}
+        with tempfile.NamedTemporaryFile("w", dir=folder, prefix=f".{HOLDER}.", delete=False,
+                                         encoding="utf-8") as tmp:
+            json.dump(info, tmp)
+        os.replace(tmp.name, folder / HOLDER)
+        yield
+    finally:
+        with suppress(OSError):
+            (folder / HOLDER).unlink()
+        lock.release()
 
 
 def exists(path: Path) -> bool:

@@ -5,6 +5,7 @@ The report only describes; the caller decides whether violations stop a build.
 
 from __future__ import annotations
 
+import errno
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -156,16 +157,40 @@ def validate_files(paths: Iterable[str | Path]) -> Report:
     the reference the store's validation must agree with."""
     quads: list[ox.Quad] = []
     for path in paths:
+        path = Path(path)
         try:
-            quads.extend(ox.parse(path=str(path)))
+            with path.open("rb") as stream:  # opened here: errno names what is wrong
+                head = stream.read(1 << 16)
+                if re.search(rb"<!ENTITY", head):
+                    raise SourceError(path, None, "declares XML entities (<!ENTITY ...>), which kg does not "
+                                                  "expand (a few hundred bytes of them can expand to gigabytes); "
+                                                  "write the values out and remove the DOCTYPE")
+                stream.seek(0)
+                quads.extend(ox.parse(stream, format=_format_of(path)))
         except (SyntaxError, ValueError) as exc:
             line = re.search(r"line (\d+)", str(exc))
             raise SourceError(path, int(line[1]) if line else None,
                               f"cannot parse as RDF ({exc}); fix the file or leave it out") from exc
+        except MemoryError:
+            raise SourceError(path, None, "too large to validate in memory; validate it in parts, or "
+                                          "build it into a store and run kg validate there") from None
+        except IsADirectoryError:
+            raise SourceError(path, None, "is a directory; name the RDF files in it") from None
         except OSError as exc:
-            raise SourceError(path, None, f"cannot read ({exc.strerror})") from exc
+            reason = {errno.ENOENT: "no such file", errno.ELOOP: "a loop of symbolic links",
+                      errno.EACCES: "permission denied: it cannot be read"}.get(exc.errno, exc.strerror or str(exc))
+            raise SourceError(path, None, f"cannot read: {reason}") from None
     default = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
     return validate_graph(to_rdflib(default if default and len(default) < len(quads) else quads))
+
+
+def _format_of(path: Path) -> ox.RdfFormat:
+    """The RDF syntax a file's suffix names (.gz files are not read here)."""
+    suffix = path.suffix.lower().lstrip(".")
+    found = ox.RdfFormat.from_extension(suffix) if suffix else None
+    if found is None:
+        raise SourceError(path, None, "unknown RDF syntax; name the file .ttl, .nt, .nq, .trig, .rdf or .jsonld")
+    return found
 
 
 def _origin(data: rdflib.Graph, focus) -> tuple[str | None, int | None]:
