@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
 
@@ -349,12 +350,33 @@ def _temp_beside(path: Path) -> str:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ExportError(f"cannot write {path}: directory {directory} does not exist")
-    tmp = str(directory / f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+    _sweep_temps(directory, path.name)
+    tmp = str(directory / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
     try:  # mode 0666 less the umask, as the file itself would get (mkstemp: 0600)
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
     return tmp
+
+
+def _sweep_temps(directory: Path, name: str) -> None:
+    """Remove the temporary files of earlier writes of `name` whose writer is dead (a
+    killed `kg export -o F` leaves `.F.<pid>-<hex>.tmp`); those of a live one stay."""
+    for leftover in directory.glob(f".{glob_escape(name)}.*.tmp"):
+        owner = leftover.name[len(name) + 2:-4].split("-", 1)[0]
+        if owner.isdigit() and _alive(int(owner)):
+            continue
+        leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
 
 
 @contextmanager

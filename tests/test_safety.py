@@ -225,3 +225,24 @@ def test_unreadable_paths_are_one_line_each(tmp_path):
         locked.write_text("")
         locked.chmod(0)
         _validate_fails_in_one_line(locked, "permission denied")
+
+
+# --- leftovers of a killed run ------------------------------------------------------------------
+
+def test_an_export_cleans_up_after_a_killed_one_and_not_after_a_live_one(seed_store_path, tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        killed = tmp_path / f".out.ttl.{dead}-0badc0de.tmp"  # what a killed kg export -o out.ttl leaves
+        older = tmp_path / ".out.ttl.0badc0de.tmp"  # the name before pids were in it
+        live = tmp_path / f".out.ttl.{sleeper.pid}-0badc0de.tmp"  # an export still writing
+        for leftover in (killed, older, live):
+            leftover.write_bytes(b"")
+        result = _kg("export", "--store", str(seed_store_path), "-o", str(tmp_path / "out.ttl"))
+        assert result.returncode == 0, result.stderr
+        assert not killed.exists() and not older.exists() and live.exists()
+        assert (tmp_path / "out.ttl").stat().st_size > 0
+    finally:
+        sleeper.kill()
+        sleeper.wait()
