@@ -24,16 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "amazon-acl-2024-guide.txt"
-WORDS = ("adaptive aligned attention benchmark calibrated causal code conversational cross data decoding dense "
-         "dialogue efficient entity evaluation explainable factual few generative graph grounded hallucination "
-         "instruction knowledge language large latent learning lingual long memory multimodal neural open "
-         "ordinal parallel preference pretraining prompt question reasoning retrieval robust scalable semantic "
-         "sparse speech structured summarization synthetic temporal token transfer translation uncertainty "
-         "unsupervised visual").split()
-FIRST = ("Ana Ben Chen Dana Eli Fatima Gita Hiro Ines Jun Kofi Lena Mei Nora Omar Priya Quinn Rosa Sven Tariq "
-         "Uma Vera Wen Xin Yara Zoe").split()
-LAST = ("Abe Banerjee Costa Dubois Eriksen Fischer Garcia Haddad Ito Jensen Kowalski Lindqvist Moreau Nakamura "
-        "Okafor Petrov Quint Rossi Sato Tanaka Ueda Varga Weber Xu Yilmaz Zhou").split()
+WORDS = ["adaptive", "aligned", "attention", "benchmark", "calibrated", "causal", "code", "conversational", "cross", "data", "decoding", "dense", "dialogue", "efficient", "entity", "evaluation", "explainable", "factual", "few", "generative", "graph", "grounded", "hallucination", "instruction", "knowledge", "language", "large", "latent", "learning", "lingual", "long", "memory", "multimodal", "neural", "open", "ordinal", "parallel", "preference", "pretraining", "prompt", "question", "reasoning", "retrieval", "robust", "scalable", "semantic", "sparse", "speech", "structured", "summarization", "synthetic", "temporal", "token", "transfer", "translation", "uncertainty", "unsupervised", "visual"]
+FIRST = ["Ana", "Ben", "Chen", "Dana", "Eli", "Fatima", "Gita", "Hiro", "Ines", "Jun", "Kofi", "Lena", "Mei", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Vera", "Wen", "Xin", "Yara", "Zoe"]
+LAST = ["Abe", "Banerjee", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski", "Lindqvist", "Moreau", "Nakamura", "Okafor", "Petrov", "Quint", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weber", "Xu", "Yilmaz", "Zhou"]
 
 
 def generate(papers: int, seed: int = 7) -> str:
