@@ -960,23 +960,6 @@ def _reads_beyond_focus() -> dict[str, frozenset[tuple[str, bool]] | None]:
     return out
 
 
-def reads_beyond_focus(store: ox.Store, node: ox.NamedNode, known: dict | None = None
-                       ) -> frozenset[tuple[str, bool]] | None:
-    """The edges (predicate IRI, read forward?) that the shapes targeting `node` may
-    read on other nodes; None if anything. A change to an edge no shape of a node
-    reads cannot change that node's results, so `kg build --add` skips it. `known`:
-    what _targets read, shared across calls."""
-    known = {} if known is None else known
-    reads: set[tuple[str, bool]] = set()
-    for name, (_shape, _props, classes, objects_of) in _shacl_shapes()[1].items():
-        if _targets(store, classes, objects_of, {node.value}, known):
-            found = _reads_beyond_focus()[name]
-            if found is None:
-                return None
-            reads |= found
-    return frozenset(reads)
-
-
 def shapes_reading(edges: set[tuple[str, bool]]) -> list[str]:
     """The node shapes that may read one of `edges` on a node other than their focus."""
     return [name for name, reads in _reads_beyond_focus().items()
