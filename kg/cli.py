@@ -30,7 +30,8 @@ class KGGroup(click.Group):
         try:
             return super().invoke(ctx)
         except KGError as exc:
-            click.echo(f"kg: error: {exc}", err=True)
+            # one line, whatever the message holds (a parser's error spans several)
+            click.echo(f"kg: error: {' '.join(str(exc).split())}", err=True)
             ctx.exit(2)
 
 
@@ -237,7 +238,11 @@ def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, s
     """
     if (text is None) == (file is None):
         raise KGError("give a query as an argument or with -f FILE (one of the two)")
-    source = file.read_text(encoding="utf-8") if file else text
+    try:
+        source = file.read_text(encoding="utf-8") if file else text
+    except UnicodeDecodeError as exc:
+        raise KGError(f"{file}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
+                      "save the query as UTF-8") from None
     db = stores.open_store(stores.store_path(store))
     click.echo(queries.format_result(queries.run_sparql(db, source, allow_service=allow_service), fmt))
 
