@@ -458,6 +458,20 @@ def _types(store: ox.Store, node) -> set:
     return {q.object for q in store.quads_for_pattern(node, _TYPE, None, _DEFAULT)}
 
 
+def _wanted(store: ox.Store, classes: tuple[str, ...], known: dict) -> frozenset:
+    """The classes whose instances are targets of `classes`, worked out once per
+    `known` (asked for every node a screen flags)."""
+    key = ("wanted", classes)
+    wanted = known.get(key)
+    if wanted is None:
+        closure = known.setdefault("classes", {})
+        missing = [c for c in classes if c not in closure]
+        if missing:
+            closure.update(_instances_of(store, missing))
+        wanted = known[key] = frozenset().union(*(closure[c] for c in classes))
+    return wanted
+
+
 def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, ...],
              among: set | None, known: dict | None = None) -> list:
     """The focus nodes of one node shape (Oxigraph terms), sorted. With `among` (IRI
@@ -465,13 +479,7 @@ def _targets(store: ox.Store, classes: tuple[str, ...], objects_of: tuple[str, .
     what was read of them across shapes."""
     found: set = set()
     known = {} if known is None else known
-    if "classes" not in known:
-        known["classes"] = {}
-    closure = known["classes"]
-    missing = [c for c in classes if c not in closure]
-    if missing:
-        closure.update(_instances_of(store, missing))
-    wanted = frozenset().union(*(closure[c] for c in classes)) if classes else frozenset()
+    wanted = _wanted(store, tuple(classes), known)
     if among is None:
         for cls in wanted:  # a query reads faster than quads_for_pattern (no Quad objects)
             if isinstance(cls, ox.NamedNode):
@@ -1037,7 +1045,7 @@ class _Screen:
         return bool(_targets(self.store, classes, objects_of, (node,), self.known))
 
     def closure(self, classes) -> dict[str, frozenset]:
-        _targets(self.store, classes, (), (), self.known)  # reads the classes' subclasses
+        _wanted(self.store, tuple(classes), self.known)  # reads the classes' subclasses
         return self.known["classes"]
 
 
