@@ -12,7 +12,6 @@ import hashlib
 import itertools
 import operator
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import pyoxigraph as ox
 
 from kg import merge, reconcile
 from kg import store as stores
-from kg.errors import SourceError, StoreError
+from kg.errors import SourceError, StoreError, unreadable
 from kg.export import StagedExport, StreamedLines, nquads_as_ntriples
 from kg.mapping import (
     ANTHOLOGY_REPOSITORY,
@@ -37,6 +36,7 @@ from kg.mapping import (
 from kg.namespaces import DCTERMS, SCHEMA, VOID, mint
 from kg.records import Issue
 from kg.resolve import Curation, load_topic_cues, resolve_guide
+from kg.sources import rdf
 from kg.sources.anthology import (
     AnthologyRecord,
     NameResolver,
@@ -259,10 +259,12 @@ def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> t
             quads.extend(map_guide(resolved, hidden_labels=cues))
             issues.extend(resolved.issues)
             kinds[graph.value] = merge.GUIDE
-        elif not path.exists():
-            raise SourceError(path, None, "no such file or directory; expected a guide text file, "
-                                          "RDF, or Anthology collection files (.xml, .xml.gz)")
         else:
+            try:
+                path.stat()  # says why when there is nothing to read: missing, a loop of links
+            except OSError as exc:
+                raise unreadable(path, exc, "expected a guide text file, RDF, or Anthology collection "
+                                            "files (.xml, .xml.gz)") from None
             raise SourceError(path, None, "unknown source kind; expected a guide text file "
                                           f"({', '.join(GUIDE_SUFFIXES)}), RDF ({', '.join(RDF_SUFFIXES)}) "
                                           f"or Anthology collections ({', '.join(ANTHOLOGY_SUFFIXES)}, "
@@ -272,14 +274,8 @@ def read_documents(paths: Sequence[Path], curation: Curation | None = None) -> t
 
 def read_rdf(path: Path, fmt: ox.RdfFormat, graph: ox.NamedNode) -> list[ox.Quad]:
     """An RDF file's triples in its own graph, with the file described as a source."""
-    raw = path.read_bytes()
-    try:
-        triples = list(ox.parse(raw, format=fmt, base_iri=graph.value))
-    except SyntaxError as exc:
-        line = re.search(r"line (\d+)", str(exc))
-        raise SourceError(path, int(line[1]) if line else None,
-                          f"not valid RDF ({exc}); fix the file or leave it out") from exc
-    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples]
+    raw = rdf.read_bytes(path, "expected a Turtle or N-Triples file")
+    quads = [ox.Quad(t.subject, t.predicate, t.object, graph) for t in rdf.parse(path, raw, fmt, graph.value)]
     return quads + map_rdf_source(graph, path.name, hashlib.sha256(raw).hexdigest())
 
 

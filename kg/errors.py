@@ -13,6 +13,7 @@ errors: validation returns a report and the caller decides (the CLI exits 1).
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 
@@ -34,6 +35,22 @@ class SourceError(KGError):
 def shown(name: str) -> str:
     """A file name as one line: control characters (a newline in a name) escaped."""
     return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
+
+
+_REASONS = {
+    errno.ENOENT: "no such file or directory",
+    errno.ELOOP: "a loop of symbolic links",
+    errno.EACCES: "permission denied: it cannot be read",
+    errno.EISDIR: "is a directory",
+    errno.ENAMETOOLONG: "the file name is too long",
+}
+
+
+def unreadable(path: str | Path, exc: OSError, expected: str, line: int | None = None) -> SourceError:
+    """The one wording for a file the system will not give us: the errno in words
+    (a symlink loop is not "no such file"), then what was expected there."""
+    reason = _REASONS.get(exc.errno, exc.strerror or str(exc))
+    return SourceError(path, line, f"cannot read: {reason}; {expected}")
 
 
 class QueryError(KGError):

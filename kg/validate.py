@@ -5,7 +5,6 @@ The report only describes; the caller decides whether violations stop a build.
 
 from __future__ import annotations
 
-import errno
 import re
 from collections import defaultdict
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from rdflib.namespace import SH
 
 from kg.errors import SourceError
 from kg.namespaces import KG, PROV
+from kg.sources import rdf
 
 SOURCE_LINE = rdflib.URIRef(KG + "sourceLine")
 _XSD = "http://www.w3.org/2001/XMLSchema#"
@@ -158,28 +158,10 @@ def validate_files(paths: Iterable[str | Path]) -> Report:
     quads: list[ox.Quad] = []
     for path in paths:
         path = Path(path)
-        try:
-            with path.open("rb") as stream:  # opened here: errno names what is wrong
-                head = stream.read(1 << 16)
-                if re.search(rb"<!ENTITY", head):
-                    raise SourceError(path, None, "declares XML entities (<!ENTITY ...>), which kg does not "
-                                                  "expand (a few hundred bytes of them can expand to gigabytes); "
-                                                  "write the values out and remove the DOCTYPE")
-                stream.seek(0)
-                quads.extend(ox.parse(stream, format=_format_of(path)))
-        except (SyntaxError, ValueError) as exc:
-            line = re.search(r"line (\d+)", str(exc))
-            raise SourceError(path, int(line[1]) if line else None,
-                              f"cannot parse as RDF ({exc}); fix the file or leave it out") from exc
-        except MemoryError:
-            raise SourceError(path, None, "too large to validate in memory; validate it in parts, or "
-                                          "build it into a store and run kg validate there") from None
-        except IsADirectoryError:
-            raise SourceError(path, None, "is a directory; name the RDF files in it") from None
-        except OSError as exc:
-            reason = {errno.ENOENT: "no such file", errno.ELOOP: "a loop of symbolic links",
-                      errno.EACCES: "permission denied: it cannot be read"}.get(exc.errno, exc.strerror or str(exc))
-            raise SourceError(path, None, f"cannot read: {reason}") from None
+        if path.is_dir():
+            raise SourceError(path, None, "is a directory; name the RDF files in it")
+        fmt = _format_of(path)
+        quads.extend(rdf.parse(path, rdf.read_bytes(path, "expected an RDF file"), fmt))
     default = [q for q in quads if isinstance(q.graph_name, ox.DefaultGraph)]
     return validate_graph(to_rdflib(default if default and len(default) < len(quads) else quads))
 

@@ -21,7 +21,7 @@ CASES = [
     ("build", "syntax-error.ttl", ["syntax-error.ttl:3", "not valid RDF", "fix the file"]),
     ("build", "truncated.xml", ["truncated.xml:", "malformed XML", "fix the file"]),
     ("build", "entity-bomb.rdf", ["entity-bomb.rdf", "unknown source kind", "expected"]),
-    ("validate", "syntax-error.ttl", ["syntax-error.ttl:3", "cannot parse as RDF"]),
+    ("validate", "syntax-error.ttl", ["syntax-error.ttl:3", "not valid RDF", "fix the file"]),
     ("validate", "entity-bomb.rdf", ["entity-bomb.rdf", "ENTITY", "remove the DOCTYPE"]),
     ("sparql", "syntax-error.rq", ["SPARQL syntax error", "2:1"]),
     ("sparql", "update.rq", ["updates are refused"]),

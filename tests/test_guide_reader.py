@@ -413,7 +413,7 @@ def test_missing_file(tmp_path):
     with pytest.raises(SourceError) as info:
         read_guide(path)
     assert (info.value.path, info.value.line) == (str(path), None)
-    assert "cannot read file" in info.value.message
+    assert "cannot read: " in info.value.message
 
 
 def test_blank_text_names_the_path():

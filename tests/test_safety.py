@@ -219,12 +219,49 @@ def test_unreadable_paths_are_one_line_each(tmp_path):
     _validate_fails_in_one_line(tmp_path, "is a directory")
     odd = tmp_path / "two\nlines.ttl"
     odd.write_text("<http://e/a> <http://e/b> .\n")  # not a triple
-    _validate_fails_in_one_line(odd, "two\\nlines.ttl", "cannot parse")
+    _validate_fails_in_one_line(odd, "two\\nlines.ttl", "not valid RDF")
     if os.geteuid() != 0:  # root reads anything
         locked = tmp_path / "locked.ttl"
         locked.write_text("")
         locked.chmod(0)
         _validate_fails_in_one_line(locked, "permission denied")
+
+
+def _build_fails_in_one_line(store: Path, path: Path, *expected: str) -> str:
+    result = _kg("build", "--quiet", "--store", str(store), str(path), timeout=120)
+    assert result.returncode == 2, (result.returncode, result.stderr[-500:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, lines
+    for word in expected:
+        assert word in lines[0], lines[0]
+    # refused before anything was written: no generation (the writers' lock file may be there)
+    assert not (store / stores.CURRENT).exists() and not list(store.glob("data-*"))
+    return lines[0]
+
+
+def test_unreadable_sources_of_a_build_are_one_line_each(tmp_path):
+    store = tmp_path / "store"
+    _build_fails_in_one_line(store, tmp_path / "missing.txt", "missing.txt", "no such file")
+    loop = tmp_path / "loop.ttl"
+    loop.symlink_to(tmp_path / "loop2.ttl")
+    (tmp_path / "loop2.ttl").symlink_to(loop)
+    _build_fails_in_one_line(store, loop, "loop.ttl", "loop of symbolic links")
+    odd = tmp_path / "two\nlines.ttl"
+    odd.write_text("<http://e/a> <http://e/b> .\n")
+    _build_fails_in_one_line(store, odd, "two\\nlines.ttl:1", "not valid RDF")
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked.txt"
+        locked.write_text("")
+        locked.chmod(0)
+        _build_fails_in_one_line(store, locked, "permission denied")
+
+
+def test_a_literal_over_16_mb_is_refused_in_one_line_not_a_memory_error(tmp_path):
+    big = tmp_path / "big.nt"
+    with big.open("w") as out:  # one literal of 17 MB: over Oxigraph's limit for a term
+        out.write('<http://e/s> <http://e/p> "' + "a" * (17 << 20) + '" .\n')
+    _validate_fails_in_one_line(big, "big.nt", "over 16 MB")
+    _build_fails_in_one_line(tmp_path / "store", big, "big.nt", "over 16 MB", "leave the file out")
 
 
 # --- leftovers of a killed run ------------------------------------------------------------------

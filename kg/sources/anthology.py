@@ -14,7 +14,7 @@ from xml.parsers import expat
 
 import yaml
 
-from kg.errors import SourceError
+from kg.errors import SourceError, unreadable
 from kg.names import person_slug
 from kg.records import (
     AnthologyEvent,
@@ -148,8 +148,7 @@ def _read_collection(path: Path) -> Iterator[AnthologyRecord]:
                 if not data:
                     return
     except OSError as exc:
-        raise SourceError(shown, line, f"cannot read ({exc.strerror or exc}); check the file "
-                          "and its permissions") from None
+        raise unreadable(shown, exc, "expected an Anthology collection file", line) from None
 
 
 def _gunzip():
@@ -609,8 +608,7 @@ def load_name_variants(path: str | Path) -> NameResolver:
         with open(path, "rb") as handle:
             entries = yaml.load(handle, Loader=loader)
     except OSError as exc:
-        raise SourceError(shown, None, f"cannot open ({exc.strerror}); expected the Anthology's "
-                          "yaml/name_variants.yaml") from None
+        raise unreadable(shown, exc, "expected the Anthology's yaml/name_variants.yaml") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise SourceError(shown, mark.line + 1 if mark else None,

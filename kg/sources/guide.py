@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kg.errors import SourceError
+from kg.errors import SourceError, unreadable
 from kg.names import title_key
 from kg.records import Author, Figure, Guide, Issue, Location, Paper, Posting, Topic
 
@@ -88,7 +88,7 @@ def read_guide(path: str | Path) -> Guide:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise SourceError(path, None, f"cannot read file ({exc.strerror}); check the path") from exc
+        raise unreadable(path, exc, "expected a guide text file") from None
     text = _decode(path, raw)
     return parse_guide(text, path=str(path), sha256=hashlib.sha256(raw).hexdigest())
 
