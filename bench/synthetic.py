@@ -17,7 +17,7 @@ give the same bytes.
 Every size is bulk-loaded into an on-disk Oxigraph store; each measurement runs in
 its own child process, so its peak RSS (VmHWM) is its own. The kg path is
 `kg.queries.run_saved(store, "authors-sharing-topics", {"limit": "100"})` (which
-goes to kg.analysis.authors_sharing_topics); the baseline runs the .rq file's SPARQL
+goes to kg.engines.authors_sharing_topics); the baseline runs the .rq file's SPARQL
 with Oxigraph and cuts the first 100 rows, on the sizes up to --sparql-max, killed
 after --sparql-timeout seconds or past --sparql-max-rss GB.
 """

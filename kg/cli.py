@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import click
 
-from kg import analysis, export, facts, queries
+from kg import analysis, export, facts, queries, render
 from kg import build as pipeline
 from kg import store as stores
 from kg.errors import KGError
@@ -207,7 +207,7 @@ def list_queries(fmt: str) -> None:
         sep = "," if fmt == "csv" else "\t"
         click.echo("\n".join(sep.join(f'"{c}"' if sep in c else c for c in r) for r in [["name", "summary", "params"], *rows]))
     else:
-        click.echo(queries.table(["name", "summary", "parameters"], rows, width=80))
+        click.echo(render.table(["name", "summary", "parameters"], rows, width=80))
 
 
 @main.command()
@@ -219,7 +219,7 @@ def list_queries(fmt: str) -> None:
 def query(name: str, params: tuple[tuple[str, str], ...], fmt: str, store: str | None) -> None:
     """Run the saved query NAME (see `kg queries`)."""
     db = stores.open_store(stores.store_path(store))
-    click.echo(queries.format_result(queries.run_saved(db, name, dict(params)), fmt))
+    click.echo(render.format_result(queries.run_saved(db, name, dict(params)), fmt))
 
 
 @main.command()
@@ -244,7 +244,7 @@ def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, s
         raise KGError(f"{file}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
                       "save the query as UTF-8") from None
     db = stores.open_store(stores.store_path(store))
-    click.echo(queries.format_result(queries.run_sparql(db, source, allow_service=allow_service), fmt))
+    click.echo(render.format_result(queries.run_sparql(db, source, allow_service=allow_service), fmt))
 
 
 @main.command(name="export")
@@ -276,7 +276,7 @@ def stats(fmt: str, store: str | None) -> None:
         if sep:
             click.echo("\n".join([f"what{sep}count"] + [f"{k}{sep}{v}" for k, v in counts.items()]))
         else:
-            click.echo(queries.table(["what", "count"], [[k, str(v)] for k, v in counts.items()]))
+            click.echo(render.table(["what", "count"], [[k, str(v)] for k, v in counts.items()]))
 
 
 @main.command()
@@ -339,7 +339,10 @@ def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: i
         if host is not None and not server.is_loopback(host):
             click.echo(f"kg: warning: listening on {host}: anyone who can reach it can query the store",
                        err=True)
-        if srv.pool.network_isolated() is False:
+        if stores.is_url(stores.store_path(store)):
+            click.echo("kg: warning: query workers keep the network to reach the store's server; "
+                       "SERVICE is refused by the query check all the same", err=True)
+        elif srv.pool.network_isolated() is False:
             click.echo("kg: warning: query workers could not leave the network here (no user "
                        "namespaces); SERVICE is refused by the query check all the same", err=True)
         click.echo(f"kg: serving {stores.store_path(store)} at {srv.url}/sparql and {srv.url}/queries "
@@ -451,9 +454,9 @@ def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tupl
         guides=[read_guide(g) for g in guides] or None, anthology_papers=papers,
         curation=load_curation(curation) if guides else None,
     )
-    click.echo(rc.format_report(result, fmt))
+    click.echo(render.format_report(result, fmt))
     if fmt == "csv":
-        for line in rc.summary_lines(result):
+        for line in render.summary_lines(result):
             click.echo(f"kg: {line}", err=True)
     if not no_write:
         # the review file is the store's too: written by one writer at a time

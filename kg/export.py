@@ -30,17 +30,16 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from glob import escape as glob_escape
 from pathlib import Path
 from typing import BinaryIO
 
 import pyoxigraph as ox
 import rdflib
 
+from kg.atomic import replacing, temp_beside
 from kg.errors import ExportError
 from kg.namespaces import PREFIXES
 
@@ -76,7 +75,7 @@ def export_bytes(store, fmt: str) -> bytes:
 def export_file(store, fmt: str, path: str | Path) -> None:
     """Export to `path` atomically, streaming: the file is never held in memory."""
     _check(fmt)
-    with _atomic(path) as handle:
+    with replacing(path) as handle:
         export_to(store, fmt, handle)
 
 
@@ -254,7 +253,7 @@ class StagedExport:
         what the store held), so its lines can make a graph-less export."""
         _check(fmt)
         self.fmt, self.path = fmt, Path(path)
-        self._tmp = _temp_beside(self.path)  # now: a bad path fails before the build
+        self._tmp = temp_beside(self.path)  # now: a bad path fails before the build
         self.lines = StreamedLines() if whole and fmt in GRAPHLESS and SORT is not None else None
         self._pool: ThreadPoolExecutor | None = None
         self._job = None
@@ -343,62 +342,3 @@ def _jsonld(ntriples: bytes) -> bytes:
     nodes.sort(key=lambda n: n.get("@id", ""))
     out = {"@context": doc.get("@context", context), "@graph": nodes}
     return (json.dumps(out, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode("utf-8")
-
-
-def _temp_beside(path: Path) -> str:
-    """A new empty file in the directory of `path`, to be renamed over it."""
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ExportError(f"cannot write {path}: directory {directory} does not exist")
-    _sweep_temps(directory, path.name)
-    tmp = str(directory / f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-    try:  # mode 0666 less the umask, as the file itself would get (mkstemp: 0600)
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    return tmp
-
-
-def _sweep_temps(directory: Path, name: str) -> None:
-    """Remove the temporary files of earlier writes of `name` whose writer is dead (a
-    killed `kg export -o F` leaves `.F.<pid>-<hex>.tmp`); those of a live one stay."""
-    for leftover in directory.glob(f".{glob_escape(name)}.*.tmp"):
-        owner = leftover.name[len(name) + 2:-4].split("-", 1)[0]
-        if owner.isdigit() and _alive(int(owner)):
-            continue
-        leftover.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # someone else's live process
-    return True
-
-
-@contextmanager
-def _atomic(path: str | Path) -> Iterator[BinaryIO]:
-    """A file handle whose contents replace `path` whole, only if the block succeeds."""
-    path = Path(path)
-    tmp = _temp_beside(path)
-    try:
-        with open(tmp, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the new one, whole."""
-    with _atomic(path) as handle:
-        handle.write(data)

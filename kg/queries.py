@@ -6,22 +6,20 @@ written into the query text; names are looked up case- and accent-insensitively.
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
-import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
 import pyoxigraph as ox
 import yaml
 
-from kg import dataset, sparqltext
+from kg import engines
 from kg.errors import QueryError, UnknownNameError
 from kg.names import fold, name_key
 from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD
+from kg.sparql import Result, run_sparql
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
 SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
@@ -51,17 +49,7 @@ class SavedQuery:
     description: str
     params: tuple[Param, ...]
     text: str
-    engine: str | None = None  # `#+ engine: f`: kg.analysis.f(store, **params) answers it
-
-
-@dataclass
-class Result:
-    """Rows of RDF terms (None where unbound), or triples, or a boolean."""
-
-    variables: list[str]
-    rows: list[list[ox.NamedNode | ox.BlankNode | ox.Literal | None]] = field(default_factory=list)
-    triples: list[ox.Triple] | None = None
-    boolean: bool | None = None
+    engine: str | None = None  # `#+ engine: f`: ENGINES[f](store, **params) answers it
 
 
 def parse_header(name: str, text: str) -> SavedQuery:
@@ -123,10 +111,10 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
                 raise QueryError(f"query {name} needs -p {param.name} VALUE ({param.description})")
             continue
         bindings[ox.Variable(param.name)] = bind(store, param, value)
-    if query.engine:  # the same answer, computed without SPARQL (see kg/analysis.py)
-        from kg import analysis
-        result = getattr(analysis, query.engine)(store, **{v.value: t for v, t in bindings.items()})
-    else:
+    result = None
+    if query.engine:  # the same answer, computed without SPARQL (see kg/engines.py)
+        result = engines.ENGINES[query.engine](store, **{v.value: t for v, t in bindings.items()})
+    if result is None:
         result = run_sparql(store, query.text, bindings)
     # parameters are projected only so that they can be substituted: hide them
     keep = [i for i, v in enumerate(result.variables) if v not in known]
@@ -228,103 +216,3 @@ def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
     if not close:  # a part of a name: "lehmann" -> "Jens Lehmann"
         close = [f for f in folded if fold(text) in f][:n]
     return [folded[c] for c in close]
-
-
-def check_query(text: str, *, allow_service: bool = False) -> sparqltext.Reading:
-    """What `text` is, read without running it (kg.sparqltext); QueryError for what kg
-    refuses to run: updates, SERVICE (a request to another server, made from this
-    machine) unless `allow_service`, and nesting deeper than the engine can take."""
-    reading = sparqltext.read(text, PREFIXES)
-    if reading.update:
-        raise QueryError("updates are refused: kg answers read-only queries (SELECT, ASK, "
-                         "CONSTRUCT, DESCRIBE); rebuild the store with `kg build` to change data")
-    if reading.service and not allow_service:
-        raise QueryError("SERVICE is refused: it makes this machine send requests to another "
-                         "server; pass --allow-service to let the query do that")
-    if reading.depth > sparqltext.MAX_DEPTH:
-        raise QueryError(f"the query nests {reading.depth} groups or parentheses deep, more than the "
-                         f"{sparqltext.MAX_DEPTH} kg accepts; flatten it")
-    return reading
-
-
-def run_sparql(store: ox.Store, text: str, bindings: dict | None = None, *,
-               allow_service: bool = False) -> Result:
-    """Run read-only SPARQL: the default graph is the merge of the sources (one node per
-    real thing), the named graphs are the sources as they said it (see kg.merge); a
-    query's own FROM / FROM NAMED are honoured, several FROM graphs merged (kg.dataset)."""
-    reading = check_query(text, allow_service=allow_service)
-    options = {"prefixes": PREFIXES, "substitutions": bindings or None}
-    try:
-        if isinstance(store, ox.Store) and dataset.merges(reading.default_graphs):
-            answer = dataset.query_merged(text, reading.default_graphs, reading.named_graphs,
-                                          dataset.store_triples(store), **options)
-        else:
-            answer = store.query(text, **options)
-    except SyntaxError as exc:
-        raise QueryError(f"SPARQL syntax error: {exc}") from exc
-    except OSError as exc:
-        raise QueryError(f"query failed: {exc}") from exc
-    if isinstance(answer, ox.QueryBoolean):
-        return Result([], boolean=bool(answer))
-    if isinstance(answer, ox.QueryTriples):
-        return Result(["subject", "predicate", "object"], triples=list(answer))
-    variables = [v.value for v in answer.variables]
-    return Result(variables, [[solution[v] for v in variables] for solution in answer])
-
-
-# --- output -------------------------------------------------------------------------
-
-def _json_term(term) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-    elif term.datatype.value != XSD + "string":
-        out["datatype"] = term.datatype.value
-    return out
-
-
-def plain(term) -> str:
-    """A term as a person reads it: IRIs and literal values without syntax."""
-    if term is None:
-        return ""
-    return term.value
-
-
-def format_result(result: Result, fmt: str) -> str:
-    """Render as table | json (SPARQL 1.1 Results JSON) | csv | tsv (W3C formats)."""
-    if result.boolean is not None:
-        if fmt == "json":
-            return json.dumps({"head": {}, "boolean": result.boolean})
-        return "true" if result.boolean else "false"
-    if result.triples is not None:
-        return ox.serialize(result.triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8").rstrip("\n")
-    if fmt == "json":
-        bindings = [{v: _json_term(t) for v, t in zip(result.variables, row) if t is not None}
-                    for row in result.rows]
-        return json.dumps({"head": {"vars": result.variables}, "results": {"bindings": bindings}},
-                          ensure_ascii=False, indent=1)
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(result.variables)
-        writer.writerows([[plain(t) for t in row] for row in result.rows])
-        return buf.getvalue().rstrip("\r\n")
-    if fmt == "tsv":
-        lines = ["\t".join("?" + v for v in result.variables)]
-        lines += ["\t".join("" if t is None else str(t) for t in row) for row in result.rows]
-        return "\n".join(lines)
-    return table(result.variables, [[plain(t) for t in row] for row in result.rows])
-
-
-def table(headers: list[str], rows: list[list[str]], width: int = 70) -> str:
-    """A plain text table; long cells are cut with an ellipsis."""
-    cut = [[c if len(c) <= width else c[: width - 1] + "…" for c in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in cut]) for i, h in enumerate(headers)]
-    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-    out = [line(headers), line(["-" * w for w in widths])] + [line(r) for r in cut]
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
-    return "\n".join(out)

@@ -48,6 +48,7 @@ import pyoxigraph as ox
 import yaml
 from pyoxigraph import Literal, NamedNode, Quad
 
+from kg.atomic import write_atomic
 from kg.errors import KGError, SourceError
 from kg.mapping import paper_iri, person_iri, source_iri
 from kg.names import title_key, words
@@ -71,7 +72,6 @@ __all__ = [
     "Reconciliation",
     "ReviewFile",
     "align_bylines",
-    "format_report",
     "guide_papers",
     "load_review",
     "map_reconciliation",
@@ -79,7 +79,6 @@ __all__ = [
     "reconcile_store",
     "report_data",
     "review_path",
-    "summary_lines",
     "title_key",
     "write_review",
 ]
@@ -653,7 +652,6 @@ def load_review(path: str | Path) -> ReviewFile:
 def write_review(path: str | Path, rec: Reconciliation, previous: ReviewFile | None = None) -> int:
     """Write the review file: every link needing review, and every decided entry (kept so
     later runs keep honouring it). Atomic; returns the number of entries."""
-    from kg.export import write_atomic  # an optional step: keep rdflib out of plain imports
 
     previous = previous or ReviewFile(str(path))
     entries = []
@@ -1330,47 +1328,6 @@ def report_data(rec: Reconciliation) -> dict:
             "discrepancies": [d.__dict__ for d in link.discrepancies],
         })
     return {"threshold": rec.threshold, "links": links, "summary": rec.summary()}
-
-
-def summary_lines(rec: Reconciliation) -> list[str]:
-    s = rec.summary()
-    kinds = s["discrepancies"]
-    return [
-        (f"{s['guide_papers']} guide papers: {s['linked']} linked ({s['auto']} auto, "
-         f"{s['accepted']} accepted), {s['review']} for review, {s['rejected']} rejected, "
-         f"{s['unmatched']} unmatched; {s['people_same_as']} guide people linked to Anthology "
-         "people (schema:sameAs)"),
-        f"{sum(kinds.values())} discrepancies: " + ", ".join(f"{n} {k}" for k, n in kinds.items()),
-    ]
-
-
-def format_report(rec: Reconciliation, fmt: str) -> str:
-    """table (with a summary) | json | csv (one row per guide paper)."""
-    import csv
-    import io
-    import json
-
-    from kg.queries import table
-
-    if fmt == "json":
-        return json.dumps(report_data(rec), ensure_ascii=False, indent=1)
-    header = ["title", "guide", "line", "status", "confidence", "anthology", "discrepancies",
-              "evidence"]
-    rows = [[link.title, link.guide_file, str(link.line or ""), link.status,
-             f"{link.confidence:.2f}" if link.confidence is not None else "",
-             link.anthology.anthology_id if link.anthology else "", str(len(link.discrepancies)),
-             "; ".join(link.evidence)] for link in rec.links]
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-        return buf.getvalue().rstrip("\r\n")
-    if fmt != "table":
-        raise KGError(f"unknown report format {fmt!r}; expected one of {', '.join(REPORT_FORMATS)}")
-    shown = [[r[3], r[4], r[5], r[6], r[0], r[7]] for r in rows]
-    return "\n".join([table(["status", "conf", "anthology", "disagree", "guide paper", "evidence"],
-                            shown, width=400), *summary_lines(rec)])
 
 
 # --------------------------------------------------------------------------- RDF

@@ -43,7 +43,6 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -271,16 +270,21 @@ class RemoteStore:
     # reading --------------------------------------------------------------------------
     def query(self, query: str, prefixes: dict[str, str] | None = None,
               use_default_graph_as_union: bool = False, substitutions: dict | None = None,
-              **_ignored):
+              default_graph=None, named_graphs=None, **_ignored):
         """Like pyoxigraph's Store.query: QuerySolutions, QueryBoolean or QueryTriples,
-        over kg's dataset (see the module docstring); `use_default_graph_as_union` is
-        accepted for pyoxigraph compatibility and changes nothing."""
+        over kg's dataset (see the module docstring), or the one given as `default_graph`
+        and `named_graphs` (the protocol's dataset, overriding FROM as SPARQL says);
+        `use_default_graph_as_union` is accepted for compatibility and changes nothing."""
         text = with_bindings(sparqltext.with_prefixes(query, prefixes), substitutions)
         _check_syntax(text)
         found = sparqltext.read(text)
         if found.form not in sparqltext.QUERY_FORMS:
             raise SyntaxError("not a SPARQL query (SELECT, ASK, CONSTRUCT or DESCRIBE)")
-        if found.dataset:  # as SPARQL says, whatever the server's habits: sent as parameters
+        if default_graph is not None or named_graphs is not None:
+            given = default_graph if isinstance(default_graph, list) else [default_graph]
+            default = [g for g in given if isinstance(g, ox.NamedNode)]
+            named = list(named_graphs or [])
+        elif found.dataset:  # as SPARQL says, whatever the server's habits: sent as parameters
             if dataset.merges(found.default_graphs):
                 return dataset.query_merged(text, found.default_graphs, found.named_graphs, self._graph_triples)
             default = [ox.NamedNode(g) for g in found.default_graphs]
@@ -471,9 +475,3 @@ def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) ->
 def _triples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Triple]:
     return sorted((ox.Triple(q.subject, q.predicate, q.object)
                    for q in store.quads_for_pattern(None, None, None, graph)), key=str)
-
-
-def push_path(path: Path, target: str, **kw) -> dict[str, int]:
-    from kg import store as stores
-
-    return push(stores.open_store(path), target, **kw)

@@ -34,7 +34,6 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from itertools import islice
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO
@@ -42,10 +41,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pyoxigraph as ox
 
-from kg import dataset, queries, sparqltext
+from kg import queries, render, sparql, sparqltext
 from kg import store as stores
 from kg.errors import KGError, QueryError, StoreError, UnknownNameError
-from kg.namespaces import PREFIXES, XSD
+from kg.namespaces import PREFIXES
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7878
@@ -181,36 +180,17 @@ def _content_type(media: str) -> str:
 
 # --- serialising answers (in the worker) -----------------------------------------------
 
-def _term_json(term) -> dict:
-    if isinstance(term, ox.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, ox.Triple):
-        return {"type": "triple", "value": {"subject": _term_json(term.subject),
-                                            "predicate": _term_json(term.predicate),
-                                            "object": _term_json(term.object)}}
-    out = {"type": "literal", "value": term.value}
-    if term.language:
-        out["xml:lang"] = term.language
-        if getattr(term, "direction", None) is not None:
-            out["its:dir"] = str(term.direction)
-    elif term.datatype.value != XSD + "string":
-        out["datatype"] = term.datatype.value
-    return out
-
-
 def solutions_reply(result: queries.Result, media: str) -> Reply:
     """Rows or a boolean in the negotiated format; written by Oxigraph's serialisers."""
     fmt = (BOOLEAN_TYPES if result.boolean is not None else SOLUTION_TYPES)[media]
     if fmt == "table":
-        body = queries.format_result(result, "table") + "\n"
+        body = render.format_result(result, "table") + "\n"
         return Reply(200, _content_type(media), body.encode("utf-8"))
     if result.boolean is not None:
         doc = {"head": {}, "boolean": result.boolean}
     else:
         doc = {"head": {"vars": result.variables},
-               "results": {"bindings": [{v: _term_json(t) for v, t in zip(result.variables, row)
+               "results": {"bindings": [{v: render.json_term(t) for v, t in zip(result.variables, row)
                                          if t is not None} for row in result.rows]}}
     parsed = ox.parse_query_results(json.dumps(doc, ensure_ascii=False).encode("utf-8"),
                                     format=ox.QueryResultsFormat.JSON)
@@ -249,14 +229,14 @@ def result_reply(result: queries.Result, accept: str | None, max_rows: int, hint
 class _LiveStore:
     """The worker's read-only store, reopened when a build swaps in a new generation."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path | str):
         self.root = root
         self.target: str | None = None
         self.db: ox.Store | None = None
 
     def get(self) -> ox.Store:
         try:
-            target = os.readlink(self.root / stores.CURRENT)
+            target = None if stores.is_url(self.root) else os.readlink(Path(self.root) / stores.CURRENT)
         except OSError:
             target = None
         if self.db is None or target != self.target:
@@ -267,42 +247,25 @@ class _LiveStore:
 
 
 def _run_sparql(db: ox.Store, job: dict) -> Reply:
-    """A query with the protocol's dataset (default-graph-uri, named-graph-uri) if the
-    request gives one, else its own FROM / FROM NAMED, else the store's: the merge as
-    the default graph, the sources as named graphs. Several default graphs are merged."""
-    options: dict = {"prefixes": PREFIXES}
-    default, named = job["default_graphs"], job["named_graphs"]
-    if not (default or named):
-        reading = sparqltext.read(job["query"], PREFIXES)
-        default, named = list(reading.default_graphs), list(reading.named_graphs)
-        given = False
-    else:
-        given = True
+    """A query with the protocol's dataset if the request gives one (kg.sparql says the
+    rest). The handler has refused SERVICE already; a worker that left the network lets
+    a SERVICE that got past it fail on no network rather than on a second check."""
+    given = bool(job["default_graphs"] or job["named_graphs"])
     cap = job["max_rows"]
-    hint = "add LIMIT (and OFFSET to page through it) to the query"
     try:
-        if dataset.merges(default):
-            answer = dataset.query_merged(job["query"], default, named, dataset.store_triples(db), **options)
-        else:
-            if given:  # the protocol's dataset, exactly as given
-                options["default_graph"] = [ox.NamedNode(g) for g in default]
-                options["named_graphs"] = [ox.NamedNode(g) for g in named]
-            answer = db.query(job["query"], **options)
-        if isinstance(answer, ox.QueryBoolean):
-            result = queries.Result([], boolean=bool(answer))
-        elif isinstance(answer, ox.QueryTriples):
-            result = queries.Result(["subject", "predicate", "object"], triples=list(islice(answer, cap + 1)))
-        else:
-            variables = [v.value for v in answer.variables]
-            result = queries.Result(variables, [[s[v] for v in variables] for s in islice(answer, cap + 1)])
-    except SyntaxError as exc:
-        message = f"SPARQL syntax error: {exc}"
+        result = sparql.run_sparql(db, job["query"], allow_service=job.get("isolated", False),
+                                   default_graphs=job["default_graphs"] if given else None,
+                                   named_graphs=job["named_graphs"] if given else None,
+                                   max_rows=cap + 1)
+    except sparql.QueryFailed as exc:
+        return Reply.error(500, str(exc))
+    except QueryError as exc:
         if sparqltext.read(job["query"]).update:
-            return Reply.error(403, message + " (updates are refused: this endpoint is read-only)")
-        return Reply.error(400, message)
-    except (OSError, ValueError, RuntimeError) as exc:
-        return Reply.error(500, f"the query failed: {exc}")
-    return result_reply(result, job["accept"], cap, hint)
+            return Reply.error(403, f"{exc} (updates are refused: this endpoint is read-only)")
+        return Reply.error(400, str(exc))
+    except StoreError as exc:
+        return Reply.error(502, str(exc))
+    return result_reply(result, job["accept"], cap, "add LIMIT (and OFFSET to page through it) to the query")
 
 
 def _run_saved(db: ox.Store, job: dict) -> Reply:
@@ -352,9 +315,12 @@ def worker_main(fd: str, root: str, parent: str) -> None:
     conn = Connection(int(fd))
     parent = int(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the server's to handle
-    isolated = _drop_network()  # before any thread starts: unshare needs a single thread
+    spec = stores.store_path(root)  # a directory, or a server's URL kept as it is
+    # before any thread starts (unshare needs a single thread); a store on a server needs
+    # the network, and SERVICE is then refused by the second check (kg.sparql)
+    isolated = False if stores.is_url(spec) else _drop_network()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    live = _LiveStore(Path(root))
+    live = _LiveStore(spec)
     try:
         live.get()
     except KGError:
@@ -366,7 +332,7 @@ def worker_main(fd: str, root: str, parent: str) -> None:
         except (EOFError, OSError):
             return
         try:
-            reply = execute(live.get(), job)
+            reply = execute(live.get(), {**job, "isolated": isolated})
         except StoreError as exc:
             reply = Reply.error(503, str(exc))
         except MemoryError:

@@ -1,10 +1,10 @@
-"""kg.analysis.authors gives the rows of queries/authors.rq (its `#+ engine:`)."""
+"""kg.engines.authors gives the rows of queries/authors.rq (its `#+ engine:`)."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 
-from kg import analysis, queries
+from kg import engines, queries
 
 S = "http://schema.org/"
 TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
@@ -68,7 +68,7 @@ def _edge_store() -> ox.Store:
 
 def test_edge_cases_equal_the_sparql():
     store = _edge_store()
-    got, expected = analysis.authors(store).rows, sparql(store)
+    got, expected = engines.authors(store).rows, sparql(store)
     assert sorted(comparable(got)) == sorted(comparable(expected))
     assert ranks(got) == ranks(expected) == sorted(ranks(expected))
     assert comparable(got) == [

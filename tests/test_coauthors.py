@@ -1,11 +1,11 @@
-"""kg.analysis.coauthors gives the rows of queries/coauthors.rq (its `#+ engine:`)."""
+"""kg.engines.coauthors gives the rows of queries/coauthors.rq (its `#+ engine:`)."""
 
 from __future__ import annotations
 
 import pyoxigraph as ox
 import pytest
 
-from kg import analysis, queries
+from kg import engines, queries
 
 QUERY = "coauthors"
 
@@ -45,8 +45,8 @@ def test_specific_pairs_on_the_seed(seed_store):
             for r in queries.run_saved(seed_store, QUERY, {"author": "Samson Tan"}).rows}
     assert rows[("Samson Tan", "George Karypis")] == 2
     assert comparable(queries.run_saved(seed_store, QUERY).rows) == comparable(
-        analysis.coauthors(seed_store).rows)
-    assert sorted(comparable(analysis.coauthors(seed_store).rows)) == sorted(comparable(sparql(seed_store)))
+        engines.coauthors(seed_store).rows)
+    assert sorted(comparable(engines.coauthors(seed_store).rows)) == sorted(comparable(sparql(seed_store)))
 
 
 def _edge_store() -> ox.Store:
@@ -85,7 +85,7 @@ def test_edge_cases_equal_the_sparql(who):
                                 {ox.Variable("author"): author} if author else None)
     keep = [i for i, v in enumerate(result.variables) if v != "author"]
     expected = [[row[i] for i in keep] for row in result.rows]
-    got = analysis.coauthors(store, author=author).rows
+    got = engines.coauthors(store, author=author).rows
     assert sorted(comparable(got)) == sorted(comparable(expected))
     assert ranks(got) == ranks(expected) == sorted(ranks(expected))
     if who == "ann":  # a blank-node co-author counts when the author is bound

@@ -14,7 +14,7 @@ import pyoxigraph as ox
 import pytest
 from click.testing import CliRunner
 
-from kg import facts, merge, queries
+from kg import facts, merge, queries, render
 from kg import reconcile as rc
 from kg.cli import main
 from kg.export import export_bytes
@@ -28,7 +28,7 @@ DEFAULT = ox.DefaultGraph()
 
 def rows(store, name, **params):
     result = queries.run_saved(store, name, {k: str(v) for k, v in params.items()})
-    return [[queries.plain(t) for t in row] for row in result.rows]
+    return [[render.plain(t) for t in row] for row in result.rows]
 
 
 def count(store, text: str) -> int:
@@ -190,7 +190,7 @@ def test_bylines_in_any_script_are_read_and_keep_their_own_iris(tmp_path):
 
     db = stores.open_store(store)
     people = {row[0]: row[1] for row in (
-        [queries.plain(t) for t in r] for r in queries.run_sparql(
+        [render.plain(t) for t in r] for r in queries.run_sparql(
             db, "SELECT ?name ?p WHERE { ?p a schema:Person ; schema:name ?name }").rows)}
     assert len(people) == 8 and len(set(people.values())) == 8  # different names, different IRIs
     assert people["Þórður Ðorsteinsson"] == mint("person", "thordur-dorsteinsson")

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 import pytest
 from conftest import SEED
 
-from kg import queries
+from kg import queries, render
 from kg.errors import QueryError, UnknownNameError
 from kg.sources.guide import read_guide
 
@@ -202,15 +202,15 @@ def test_punctuation_around_a_name_still_means_the_name(seed_store):
 
 def test_results_json_is_the_w3c_format(seed_store):
     result = queries.run_saved(seed_store, "topics-of-author", {"author": "Samson Tan"})
-    text = queries.format_result(result, "json")
+    text = render.format_result(result, "json")
     doc = json.loads(text)
     assert doc["head"]["vars"] == ["topic", "papers"]
     parsed = ox.parse_query_results(text.encode(), format=ox.QueryResultsFormat.JSON)
     assert sorted(s["topic"].value for s in parsed) == ["Code synthesis", "Hallucination mitigation",
                                                        "Model robustness"]
-    tsv = queries.format_result(result, "tsv")
+    tsv = render.format_result(result, "tsv")
     parsed = ox.parse_query_results(tsv.encode() + b"\n", format=ox.QueryResultsFormat.TSV)
     assert {s["papers"] for s in parsed} == {ox.Literal("1", datatype=ox.NamedNode(
         "http://www.w3.org/2001/XMLSchema#integer"))}
-    csv_text = queries.format_result(result, "csv")
+    csv_text = render.format_result(result, "csv")
     assert csv_text.splitlines()[0] == "topic,papers"

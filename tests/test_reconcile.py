@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEED
 
-from kg import queries
+from kg import queries, render
 from kg import reconcile as rc
 from kg.cli import main
 from kg.errors import KGError, SourceError
@@ -380,7 +380,7 @@ def test_discrepancies_query_lists_every_disagreement(store, rec):
 
 
 def test_discrepancies_query_by_kind(store):
-    rows = [[queries.plain(t) for t in row]
+    rows = [[render.plain(t) for t in row]
             for row in queries.run_saved(store, "discrepancies", {"kind": "author-missing-in-guide"}).rows]
     assert rows == [
         ["BASS: Batched attention-optimized speculative sampling", "author-missing-in-guide", "",

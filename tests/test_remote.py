@@ -25,7 +25,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEED
 
-from kg import export, queries, remote
+from kg import export, queries, remote, render
 from kg import store as stores
 from kg.build import build
 from kg.cli import main
@@ -533,8 +533,59 @@ def test_dataset_semantics_are_the_same_embedded_on_kg_serve_and_on_servers(
             req = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
             with urllib.request.urlopen(req, timeout=60) as resp:
                 rows = ox.parse_query_results(resp.read(), format=ox.QueryResultsFormat.JSON)
-            got = sorted(tuple(queries.plain(t) for t in row) for row in rows)
+            got = sorted(tuple(render.plain(t) for t in row) for row in rows)
             assert got == expected[text][1], text
     finally:
         srv.shutdown()
         srv.server_close()
+
+
+def test_kg_serve_answers_from_a_store_on_a_server(loaded_oxigraph, seed_store_path):
+    """`kg serve --store URL` (issue 14): the same answers as serving the embedded store,
+    for SPARQL with and without the protocol's dataset, saved queries and pages."""
+    from kg import server as kgserver
+
+    def ask(srv, path: str, accept: str = "application/sparql-results+json") -> tuple[int, bytes]:
+        req = urllib.request.Request(srv.url + path, headers={"Accept": accept})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as resp:
+                return resp.status, resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def rows(body: bytes) -> list:
+        return sorted(tuple(render.plain(t) for t in row)
+                      for row in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+
+    count = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    paths = ["/sparql?" + urllib.parse.urlencode({"query": count}),
+             "/sparql?" + urllib.parse.urlencode({"query": count, "default-graph-uri": merge_meta()}),
+             "/queries/papers-by-author?" + urllib.parse.urlencode({"author": "Samson Tan"}),
+             "/queries/coauthors?" + urllib.parse.urlencode({"author": "Samson Tan"})]
+    answers = {}
+    for store in (seed_store_path, loaded_oxigraph):
+        srv = kgserver.make_server(store, "127.0.0.1", 0, workers=1)
+        thread = threading.Thread(target=srv.serve_forever, daemon=True)
+        thread.start()
+        try:
+            got = [ask(srv, p) for p in paths]
+            assert all(status == 200 for status, _ in got), [(s, b[:300]) for s, b in got if s != 200]
+            answers[str(store)] = [rows(body) for _, body in got]
+            service = "SELECT * WHERE { SERVICE <http://127.0.0.1:9/> { ?s ?p ?o } }"
+            status, body = ask(srv, "/sparql?" + urllib.parse.urlencode({"query": service}))
+            assert status == 403 and b"SERVICE" in body
+        finally:
+            srv.shutdown()
+            srv.server_close()
+            thread.join(10)
+    embedded, served = answers.values()
+    assert embedded == served
+    assert int(embedded[0][0][0]) > int(embedded[1][0][0]) > 0  # the merge; the build's graph
+    assert embedded[2], "papers-by-author found nothing to compare"
+
+
+def merge_meta() -> str:
+    from kg.mapping import META_GRAPH
+    from kg.namespaces import base_iri
+
+    return base_iri() + META_GRAPH

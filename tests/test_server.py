@@ -22,7 +22,7 @@ from contextlib import contextmanager
 import pyoxigraph as ox
 import pytest
 
-from kg import queries
+from kg import queries, render
 from kg import server as kgserver
 from kg import store as stores
 from kg.errors import KGError
@@ -394,7 +394,7 @@ def test_a_saved_query_in_the_other_formats(srv, seed_store):
     parsed = ox.parse_query_results(tsv.body, format=ox.QueryResultsFormat.TSV)
     assert [[s[v] for v in parsed.variables] for s in parsed] == expected.rows
     table = call(srv, path, headers={"Accept": "text/plain"})
-    assert table.body.decode("utf-8").rstrip("\n") == queries.format_result(expected, "table")
+    assert table.body.decode("utf-8").rstrip("\n") == render.format_result(expected, "table")
 
 
 def test_a_missing_or_malformed_parameter_is_400(srv):

@@ -1,4 +1,4 @@
-"""kg.analysis.authors_sharing_topics gives the rows of queries/authors-sharing-topics.rq."""
+"""kg.engines.authors_sharing_topics gives the rows of queries/authors-sharing-topics.rq."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
-from kg import analysis, queries
+from kg import engines, queries
 from kg.errors import QueryError, UnknownNameError
 from kg.namespaces import XSD
 
@@ -129,14 +129,14 @@ def test_ties_in_a_hand_made_graph():
         for t in topics[: 1 if name == "Zed" else 2]:
             add(paper, dc + "subject", t)
     for k in range(1, 16):
-        assert_same(analysis.authors_sharing_topics(store, limit=k).rows, sparql(store, limit=k))
-    assert len(analysis.authors_sharing_topics(store).rows) == 15
+        assert_same(engines.authors_sharing_topics(store, limit=k).rows, sparql(store, limit=k))
+    assert len(engines.authors_sharing_topics(store).rows) == 15
 
 
 def test_plain_values_and_terms_give_the_same(seed_store):
     person = queries.find_entity(seed_store, "person", "Samson Tan")
-    a = analysis.authors_sharing_topics(seed_store, author=person.value, min_shared=2)
-    b = analysis.authors_sharing_topics(seed_store, author=person, min_shared=ox.Literal("2", datatype=ox.NamedNode(XSD + "integer")))
+    a = engines.authors_sharing_topics(seed_store, author=person.value, min_shared=2)
+    b = engines.authors_sharing_topics(seed_store, author=person, min_shared=ox.Literal("2", datatype=ox.NamedNode(XSD + "integer")))
     assert a.rows == b.rows and a.rows
 
 
