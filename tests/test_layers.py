@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-LINT = [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports_command as c; "
-                              "sys.exit(c(sys.argv[1:]))"]
+LINT = [sys.executable, "-c", ("import sys; from importlinter.cli import lint_imports_command as c; "
+                              "sys.exit(c(sys.argv[1:]))")]
 
 
 def _lint(root: Path) -> subprocess.CompletedProcess:
