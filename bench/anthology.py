@@ -7,7 +7,7 @@
 Issue items 4, 5 and 7. Each measurement runs in its own child process (output to
 files, not pipes, as bench/synthetic.py does), so its peak RSS is its own:
 
-* kg: `kg.build.build([xml dir], ..., export=("turtle", file))` into an on-disk store,
+* kg: `kg.pipeline.build([xml dir], ..., export=("turtle", file))` into an on-disk store,
   as `kg build --export FILE` does: the Turtle export (the same bytes `kg export -o`
   writes) is written beside compaction and validation, so its stage time overlaps
   theirs and "export wait" is what the build waited for it after them. Stage times
@@ -116,7 +116,7 @@ def _tree(pid: int) -> list[int]:
 
 def child_kg(args) -> None:
     """Build + Turtle export with kg's pipeline (`kg build --export`)."""
-    from kg.build import build
+    from kg.pipeline import build
 
     files = collection_subset(args.anthology / "xml", args.files)
     sources = [args.anthology / "xml"] if args.files is None else files
@@ -147,9 +147,9 @@ def child_rdflib(args) -> None:
     import pyoxigraph as ox
     import rdflib
 
-    from kg.build import FileDigests, load_resolver
     from kg.mapping import map_anthology
     from kg.namespaces import PREFIXES
+    from kg.pipeline import FileDigests, load_resolver
     from kg.sources.anthology import read_anthology
     from kg.validate import validate_graph
 
@@ -243,7 +243,7 @@ def child_queries(args) -> None:
 def child_add(args) -> None:
     """`build([guide], add=True)` on the built store, 3 times (each replaces the last);
     once only if that takes over a minute."""
-    from kg.build import build
+    from kg.pipeline import build
     times: list[float] = []
     while len(times) < 3 and (not times or times[0] < 60):
         t = time.perf_counter()

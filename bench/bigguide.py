@@ -48,7 +48,7 @@ def generate(papers: int, seed: int = 7) -> str:
 
 
 def child(guide: Path, store: Path) -> None:
-    from kg.build import build, bundled_sources
+    from kg.pipeline import build, bundled_sources
 
     anthology = [p for p in bundled_sources() if p.name != SEED.name]
     start = time.perf_counter()

@@ -35,8 +35,8 @@ def main() -> int:
 
     import pyoxigraph as ox
 
-    from kg.build import build
     from kg.export import export_file
+    from kg.pipeline import build
     from kg.store import open_store
     from kg.validate import validate_files
     from tests import test_validate_differential as diff

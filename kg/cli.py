@@ -13,8 +13,7 @@ from typing import ClassVar
 
 import click
 
-from kg import analysis, export, facts, queries, render
-from kg import build as pipeline
+from kg import analysis, export, facts, pipeline, queries, render
 from kg import store as stores
 from kg.errors import KGError
 from kg.resolve import load_curation

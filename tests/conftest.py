@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kg import store as stores
-from kg.build import build
+from kg.pipeline import build
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "data" / "amazon-acl-2024-guide.txt"
@@ -36,7 +36,7 @@ def seed_store(seed_store_path):
 def bundled_store_path(tmp_path_factory) -> Path:
     """A store built as `kg build` builds with no arguments: the guide and the bundled
     Anthology collections (about 270k quads); tests must not write to it."""
-    from kg.build import bundled_sources
+    from kg.pipeline import bundled_sources
 
     path = tmp_path_factory.mktemp("bundled") / "store"
     result = build(bundled_sources(), store=path)

@@ -20,11 +20,11 @@ from rdflib.compare import isomorphic
 
 from kg import export
 from kg import store as stores
-from kg.build import build, load_resolver, stream_anthology
 from kg.cli import main
 from kg.errors import ExportError
 from kg.mapping import source_iri
 from kg.namespaces import PRO, SCHEMA, mint
+from kg.pipeline import build, load_resolver, stream_anthology
 
 TINY = FIXTURES / "anthology" / "2099.tiny.xml"
 VARIANTS = FIXTURES / "anthology" / "name_variants.yaml"

@@ -123,7 +123,7 @@ def test_from_and_graph_follow_sparql(bundled_store):
 
 
 def test_a_link_for_review_stays_two_nodes_until_accepted(tmp_path, bundled_store):
-    from kg.build import build, bundled_sources
+    from kg.pipeline import build, bundled_sources
 
     title = "Measuring question answering difficulty for retrieval-augmented generation"
     guide_paper = queries.find_entity(bundled_store, "paper", title)

@@ -11,9 +11,9 @@ from conftest import SEED
 from rdflib import RDF
 
 from kg import store as stores
-from kg.build import build, bundled_sources
 from kg.export import export_bytes
 from kg.namespaces import PRO, SCHEMA
+from kg.pipeline import build, bundled_sources
 from kg.queries import run_saved
 
 
@@ -123,7 +123,7 @@ def test_a_neighbour_whose_shape_reads_the_change_is_validated(bundled_store_pat
 
 
 def test_neighbours_are_those_whose_shapes_read_the_changed_edges(bundled_store):
-    from kg.build import _neighbours
+    from kg.pipeline import _neighbours
 
     author, held_by, relates = (ox.NamedNode(SCHEMA + "author"), ox.NamedNode(PRO + "isHeldBy"),
                                 ox.NamedNode(PRO + "relatesToDocument"))

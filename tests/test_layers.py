@@ -42,3 +42,17 @@ def test_a_module_in_no_layer_breaks_it(tmp_path):
     (tmp_path / "kg" / "helpers.py").write_text('"""A module nobody placed."""\n')
     result = _lint(tmp_path)
     assert result.returncode == 1 and "kg.helpers" in result.stdout, result.stdout[-2000:]
+
+
+def test_the_library_api_is_documented_sorted_and_lazy():
+    code = ("import sys, kg; heavy = [m for m in ('rdflib', 'pyoxigraph', 'pyshacl', 'networkx') "
+            "if m in sys.modules]; print(heavy); import kg.cli; "
+            "print([n for n in kg.__all__ if not callable(getattr(kg, n))])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=ROOT, timeout=120).stdout.splitlines()
+    assert out == ["[]", "[]"]  # nothing heavy on `import kg`; every name a function or class
+    import kg
+
+    assert kg.__all__ == sorted(kg.__all__) and set(kg.__all__) == set(kg._OWNERS)
+    for name in kg.__all__:
+        assert name in kg.__doc__, f"kg's docstring does not document {name}"

@@ -15,8 +15,8 @@ import pytest
 import rdflib
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
-from kg.build import read_sources
 from kg.mapping import map_guide, paper_iri
+from kg.pipeline import read_sources
 from kg.resolve import Curation, load_topic_cues, resolve_guide
 from kg.sources.guide import parse_guide, read_guide
 

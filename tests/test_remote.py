@@ -27,8 +27,8 @@ from conftest import SEED
 
 from kg import export, queries, remote, render
 from kg import store as stores
-from kg.build import build
 from kg.cli import main
+from kg.pipeline import build
 
 REQUIRE = os.environ.get("KG_REQUIRE_SERVERS") == "1"
 START_TIMEOUT = 30.0

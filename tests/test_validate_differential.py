@@ -401,7 +401,7 @@ def test_the_cases_are_reported_alike_by_every_path(cases_file, seed_store_path,
 
     from kg import export
     from kg import store as stores
-    from kg.build import build
+    from kg.pipeline import build
     from tests.conftest import SEED
 
     seed_export = tmp_path / "seed.nt"

@@ -81,7 +81,7 @@ SCHEMA = "http://schema.org/"
 
 @pytest.fixture(scope="module")
 def bundled(tmp_path_factory):
-    from kg.build import build, bundled_sources
+    from kg.pipeline import build, bundled_sources
     from kg.store import CURRENT
 
     path = tmp_path_factory.mktemp("bundled") / "store"

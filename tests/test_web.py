@@ -16,7 +16,7 @@ import pytest
 from conftest import SEED
 
 from kg import server as kgserver
-from kg.build import build
+from kg.pipeline import build
 from kg.web import pages
 
 BASE = "https://w3id.org/kg/id/"
