@@ -24,7 +24,9 @@
 * **Writes.** Data goes up as N-Triples through the Graph Store Protocol into
   temporary graphs (in chunks); then one SPARQL Update request `MOVE`s them into
   place and rewrites the meta graph. A failure before that request leaves the
-  live graphs as they were; temporary graphs are dropped in every case.
+  live graphs as they were; temporary graphs are dropped in every case, and those of
+  a writer killed before it could drop them by the next push or build (which holds the
+  writers' lock, so no live writer's uploads are touched).
 * **Credentials** come from the environment only: KG_STORE_USER / KG_STORE_PASSWORD
   (HTTP Basic or Digest, whichever the server asks for).
 """
@@ -56,6 +58,7 @@ CHUNK = 50_000  # triples per upload request
 TIMEOUT = 60.0
 PROV_USED = "http://www.w3.org/ns/prov#used"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+UPLOAD_PREFIX = "urn:kg:upload:"  # temporary graphs of replace_graphs; never part of kg's dataset
 
 
 def meta_graph() -> ox.NamedNode:
@@ -378,7 +381,7 @@ class RemoteStore:
         """
         note = on_stage or (lambda _m: None)
         token = uuid.uuid4().hex[:12]
-        temps = {g: ox.NamedNode(f"urn:kg:upload:{token}:{i}") for i, g in enumerate(contents)}
+        temps = {g: ox.NamedNode(f"{UPLOAD_PREFIX}{token}:{i}") for i, g in enumerate(contents)}
         try:
             for graph, triples in contents.items():
                 note(f"uploading {len(triples)} triples for {graph.value}")
@@ -395,6 +398,32 @@ class RemoteStore:
             if temps:
                 with contextlib.suppress(StoreError):  # the original error matters more
                     self.update(" ;\n".join(f"DROP SILENT GRAPH {t}" for t in temps.values()))
+
+    def upload_graphs(self) -> list[ox.NamedNode]:
+        """Every temporary upload graph on the server (urn:kg:upload:*), whoever left it.
+
+        Asked without kg's dataset, so the server's own graph list is searched. Oxigraph
+        lists empty graphs too with `GRAPH ?g {}`; Virtuoso answers that with one unbound
+        row, and holds no empty graphs: there, graphs with a triple are asked for."""
+        pick = f'FILTER(isIRI(?g) && STRSTARTS(STR(?g), "{UPLOAD_PREFIX}"))'
+        rows = list(_results(self._post_query(f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{}} {pick} }}",
+                                              None, None, "application/sparql-results+json"), ask=False))
+        if not rows or any(r["g"] is None for r in rows):
+            text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} {pick} }}"
+            rows = list(_results(self._post_query(text, None, None, "application/sparql-results+json"),
+                                 ask=False))
+        return sorted((r["g"] for r in rows if isinstance(r["g"], ox.NamedNode)), key=lambda g: g.value)
+
+    def drop_upload_graphs(self) -> int:
+        """Drop every temporary upload graph; how many there were.
+
+        Only for a writer holding stores.writer_lock on this server: no other writer can
+        then be live, so each such graph is a dead writer's (a build or push killed
+        between its upload and its clean-up)."""
+        stale = self.upload_graphs()
+        if stale:
+            self.update(" ;\n".join(f"DROP SILENT GRAPH {g}" for g in stale))
+        return len(stale)
 
     # plumbing -------------------------------------------------------------------------
     def _post_query(self, text: str, default: list[ox.NamedNode] | None, named: list[ox.NamedNode] | None,
@@ -461,8 +490,13 @@ def open_remote(spec: str) -> RemoteStore:
 def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) -> dict[str, int]:
     """Copy an embedded store's graphs to a server, its default graph (the merge) as
     graph/merged; graphs the server has from kg but the source lacks are dropped.
-    Running it twice changes nothing the second time."""
+    Running it twice changes nothing the second time. The caller holds
+    stores.writer_lock(target): upload graphs a killed writer left are dropped first."""
     remote = RemoteStore.from_spec(target)
+    note = on_stage or (lambda _m: None)
+    stale = remote.drop_upload_graphs()
+    if stale:
+        note(f"dropped {stale} upload graph(s) a killed writer left")
     existing = remote.kg_graphs(refresh=True) + ([merged_graph()] if remote._merged else [])
     graphs = sorted(source.named_graphs(), key=lambda g: g.value)
     contents = {g: _triples(source, g) for g in graphs}

@@ -233,16 +233,24 @@ class _LiveStore:
         self.root = root
         self.target: str | None = None
         self.db: ox.Store | None = None
+        self.generation: Path | None = None  # the one this worker pins
 
     def get(self) -> ox.Store:
+        if stores.is_url(self.root):  # a server: no generations to follow
+            if self.db is None:
+                self.db = stores.open_store(self.root)
+            return self.db
         try:
-            target = None if stores.is_url(self.root) else os.readlink(Path(self.root) / stores.CURRENT)
+            target = os.readlink(Path(self.root) / stores.CURRENT)
         except OSError:
             target = None
         if self.db is None or target != self.target:
             self.db = None
-            self.db = stores.open_store(self.root)
-            self.target = target
+            if self.generation is not None:  # let the next build remove the old one
+                stores.release(self.generation)
+                self.generation = None
+            self.db, self.generation = stores.open_generation(self.root)
+            self.target = self.generation.name
         return self.db
 
 
@@ -886,7 +894,12 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
     are refused (403); a query worker whose memory passes `max_memory` bytes is stopped.
     """
     root = stores.store_path(store_path)
-    stores.open_store(root)  # fail now, not at the first request
+    if stores.is_url(root):
+        stores.open_store(root)  # fail now, not at the first request
+    else:  # the same check, not pinning: the workers read it, with pins of their own
+        _db, generation = stores.open_generation(root)
+        del _db
+        stores.release(generation)
     if timeout <= 0 or max_rows < 1 or max_request < 1 or (max_memory is not None and max_memory < 1):
         raise KGError("timeout, max_rows and max_request must be positive")
     if not public and not is_loopback(host):

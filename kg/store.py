@@ -4,6 +4,12 @@ A store is a directory holding generations `data-<token>/` (Oxigraph/RocksDB
 stores) and a symlink `CURRENT` naming the live one. A build writes a new
 generation and swaps the symlink with one rename, so readers see the old
 store or the new one, never a half-written one.
+
+A reader pins the generation it opened (a shared flock on its directory) until it
+exits, lets go (`release`) or opens a newer one of the same store; a build removes an
+old generation only when no reader pins it, else a later build does. RocksDB opens a
+store's files as queries need them: a query on a generation deleted under it did not
+fail, it allocated memory without end.
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from kg.errors import StoreError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - no flock (Windows): generations are not pinned
+    fcntl = None
 
 DEFAULT_STORE = ".kg"
 CURRENT = "CURRENT"
@@ -119,18 +130,87 @@ def exists(path: Path) -> bool:
 
 
 def open_store(path: Path) -> ox.Store:
-    """Open the live store read-only; StoreError if there is none."""
+    """Open the live store read-only, pinned for this process; StoreError if there is none."""
     if is_url(path):  # a server: a kg.remote.RemoteStore
         from kg.remote import open_remote
         return open_remote(path)
+    return open_generation(path)[0]
+
+
+# a reader's pins: generation directory -> an open descriptor holding a shared flock on it
+_PINS: dict[Path, int] = {}
+
+
+def open_generation(path: Path) -> tuple[ox.Store, Path]:
+    """The live store read-only, and its generation, pinned so no build deletes it
+    while this process reads it (see the module docstring)."""
     path = Path(path)
     _check_layout(path)
-    if not exists(path):
-        raise StoreError(f"no store at {path}; run `kg build` first (or pass --store / set KG_STORE)")
+    for _attempt in range(50):  # a build swapping as we pin: look again
+        if not exists(path):
+            raise StoreError(f"no store at {path}; run `kg build` first (or pass --store / set KG_STORE)")
+        generation = (path / CURRENT).resolve()
+        if not _pin(generation):
+            time.sleep(0.02)
+            continue
+        if (path / CURRENT).resolve() != generation:  # superseded before the pin held: not ours
+            release(generation)
+            continue
+        for older in [g for g in _PINS if g.parent == generation.parent and g != generation]:
+            release(older)  # one generation of a store at a time: the newest this process opened
+        try:
+            return ox.Store.read_only(str(generation)), generation
+        except OSError as exc:
+            release(generation)
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+    raise StoreError(f"the store at {path} kept changing while being opened; try again")
+
+
+def _pin(generation: Path) -> bool:
+    """Take a shared lock on a generation; False if a build is deleting it."""
+    if fcntl is None or generation in _PINS:
+        return True
     try:
-        return ox.Store.read_only(str((path / CURRENT).resolve()))
-    except OSError as exc:
-        raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        fd = os.open(generation, os.O_RDONLY)
+    except OSError:
+        return False  # gone already
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _PINS[generation] = fd
+    return True
+
+
+def release(generation: Path) -> None:
+    """Let go of this process's pin on a generation (its store must no longer be read)."""
+    fd = _PINS.pop(generation, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def _remove_unpinned(generation: Path) -> bool:
+    """Delete a generation unless a reader pins it; whether it was deleted.
+
+    This process's own pin is let go first: a writer does not read what it replaces."""
+    release(generation)
+    if fcntl is None:
+        shutil.rmtree(generation, ignore_errors=True)
+        return True
+    try:
+        fd = os.open(generation, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False  # a reader has it open: a later build removes it
+        shutil.rmtree(generation, ignore_errors=True)
+        return True
+    finally:
+        os.close(fd)
 
 
 class Staging:
@@ -185,7 +265,7 @@ class Staging:
         os.symlink(self.dir.name, link)
         os.replace(link, self.root / CURRENT)
         if old is not None and old != self.dir:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_unpinned(old)
 
     def discard(self) -> None:
         if hasattr(self, "store"):
@@ -283,13 +363,14 @@ def staging(path: Path, *, extend: bool):
 
 
 def _sweep(path: Path) -> None:
-    """Remove generations left by builds that died before their swap."""
+    """Remove generations left by builds that died before their swap, and old ones
+    no reader pins any more."""
     live = (path / CURRENT).resolve() if (path / CURRENT).is_symlink() else None
     for entry in path.glob("data-*"):
         # resolved both sides: with a relative --store (the default .kg) glob gives
         # relative paths, and the live generation must never look like a leftover
         if entry.resolve() != live and entry.is_dir():
-            shutil.rmtree(entry, ignore_errors=True)
+            _remove_unpinned(entry.resolve())
 
 
 @contextmanager
