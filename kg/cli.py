@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,7 +16,7 @@ from kg import analysis, export, facts, pipeline, queries, render
 from kg import store as stores
 from kg.errors import KGError
 from kg.resolve import load_curation
-from kg.validate import to_rdflib, validate_files, validate_graph, validate_store
+from kg.validate import validate_files
 
 RESULT_FORMATS = click.Choice(["table", "json", "csv", "tsv"])
 
@@ -172,18 +171,7 @@ def validate(files: tuple[Path, ...], store: str | None) -> None:
 
     Prints a report grouped by shape; exit 1 on violations.
     """
-    import pyoxigraph as ox
-
-    if files:
-        report = validate_files(files)
-    else:
-        target = stores.store_path(store)
-        live = stores.open_store(target)
-        if stores.is_url(target):  # a server: read its default graph (the merge) whole
-            report = validate_graph(to_rdflib(list(live.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
-        else:  # batched by focus nodes, screens shared by two processes on a large store
-            path = str((Path(target) / stores.CURRENT).resolve())
-            report = validate_store(live, workers=2 if len(live) > 500_000 else 1, path=path)
+    report = validate_files(files) if files else pipeline.validate_live(store)
     click.echo(report.format())
     if not report.conforms:
         sys.exit(1)
@@ -217,7 +205,7 @@ def list_queries(fmt: str) -> None:
 @_store_option
 def query(name: str, params: tuple[tuple[str, str], ...], fmt: str, store: str | None) -> None:
     """Run the saved query NAME (see `kg queries`)."""
-    db = stores.open_store(stores.store_path(store))
+    db = stores.open_store(store)
     click.echo(render.format_result(queries.run_saved(db, name, dict(params)), fmt))
 
 
@@ -242,7 +230,7 @@ def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, s
     except UnicodeDecodeError as exc:
         raise KGError(f"{file}: byte 0x{exc.object[exc.start]:02x} at offset {exc.start} is not UTF-8; "
                       "save the query as UTF-8") from None
-    db = stores.open_store(stores.store_path(store))
+    db = stores.open_store(store)
     click.echo(render.format_result(queries.run_sparql(db, source, allow_service=allow_service), fmt))
 
 
@@ -254,7 +242,7 @@ def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, s
 @_store_option
 def export_cmd(fmt: str, output: Path | None, store: str | None) -> None:
     """Export the store: turtle | ntriples | nquads | trig | jsonld, deterministic bytes."""
-    live = stores.open_store(stores.store_path(store))
+    live = stores.open_store(store)
     if output is None:
         export.export_to(live, fmt, sys.stdout.buffer)
         sys.stdout.flush()
@@ -267,7 +255,7 @@ def export_cmd(fmt: str, output: Path | None, store: str | None) -> None:
 @_store_option
 def stats(fmt: str, store: str | None) -> None:
     """Counts of papers, people, topics, roles, postings, triples and graphs."""
-    counts = facts.stats(stores.open_store(stores.store_path(store)))
+    counts = facts.stats(stores.open_store(store))
     if fmt == "json":
         click.echo(json.dumps(counts, indent=1))
     else:
@@ -284,7 +272,7 @@ def stats(fmt: str, store: str | None) -> None:
 @_store_option
 def show(text: str, fmt: str, store: str | None) -> None:
     """Everything known about a person, paper, topic or role named TEXT."""
-    entity = facts.describe(stores.open_store(stores.store_path(store)), text)
+    entity = facts.describe(stores.open_store(store), text)
     if fmt == "json":
         click.echo(json.dumps(entity.as_json(), indent=1, ensure_ascii=False))
         return
@@ -302,7 +290,7 @@ def show(text: str, fmt: str, store: str | None) -> None:
 @_store_option
 def graph(kind: str, output: Path, store: str | None) -> None:
     """Write the co-author network or the author-topic network as GraphML."""
-    db = stores.open_store(stores.store_path(store))
+    db = stores.open_store(store)
     g = analysis.coauthor_graph(db) if kind == "coauthors" else analysis.topic_graph(db)
     analysis.write_graphml(g, output)
     click.echo(f"Wrote {output}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges.")
@@ -429,43 +417,17 @@ def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tupl
     written to the review file, where a curator sets accept, reject or another
     Anthology ID; later runs and builds honour it. The store is not changed.
     """
-    from kg import reconcile as rc
-    from kg.records import AnthologyPaper
-    from kg.sources.anthology import load_name_variants, read_anthology
-    from kg.sources.guide import read_guide
-
-    target = stores.store_path(store)
-    if review_file is None:
-        review_file = Path(rc.REVIEW_FILE) if stores.is_url(target) else rc.review_path(target)
-    review = rc.load_review(review_file)
-    db = None if (guides and anthology) else stores.open_store(target)
-    if name_variants is None:
-        for given in anthology:
-            folder = given if given.is_dir() else given.parent
-            guess = folder.parent / "yaml" / "name_variants.yaml"
-            if guess.is_file():
-                name_variants = guess
-                break
-    resolver = load_name_variants(name_variants) if name_variants else None
-    papers = (r for r in read_anthology(anthology) if isinstance(r, AnthologyPaper)) if anthology else None
-    result = rc.reconcile_store(
-        db, review, threshold=threshold, resolver=resolver,
-        guides=[read_guide(g) for g in guides] or None, anthology_papers=papers,
-        curation=load_curation(curation) if guides else None,
-    )
+    result, review_path, entries = pipeline.reconcile_live(
+        store, guides=guides, anthology=anthology, name_variants=name_variants,
+        curation=load_curation(curation) if guides else None, threshold=threshold,
+        review_file=review_file, write=not no_write, wait=not no_wait, on_wait=_say_waiting)
     click.echo(render.format_report(result, fmt))
     if fmt == "csv":
         for line in render.summary_lines(result):
             click.echo(f"kg: {line}", err=True)
-    if not no_write:
-        # the review file is the store's too: written by one writer at a time
-        guard = (stores.writer_lock(target, wait=not no_wait, on_wait=_say_waiting)
-                 if stores.is_url(target) or Path(target).is_dir() else nullcontext())
-        with guard:
-            entries = rc.write_review(review_file, result, review)
+    if entries is not None:
         click.echo(f"kg: {entries} entr{'y' if entries == 1 else 'ies'} in the review file "
-                   f"{review_file}", err=True)
-
+                   f"{review_path}", err=True)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,6 +14,7 @@ import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,15 @@ from kg.sources.anthology import (
     read_anthology,
 )
 from kg.sources.guide import read_guide
-from kg.validate import Report, focus_of_any, shapes_reading, stated_literals, validate_store
+from kg.validate import (
+    Report,
+    focus_of_any,
+    shapes_reading,
+    stated_literals,
+    to_rdflib,
+    validate_graph,
+    validate_store,
+)
 
 GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
@@ -410,7 +419,7 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                 report = validate_store(db, focus, on_progress=tick, stated=stated)
             else:
                 size = described.count
-                count = workers or (min(2, os.cpu_count() or 1) if size > PARALLEL_VALIDATION * 5 else 1)
+                count = workers or _validation_workers(size)
                 report = validate_store(db, workers=count, path=str(staging.dir), on_progress=tick,
                                         stated=stated)
             watch.add("validate", clock() - start)
@@ -717,3 +726,54 @@ def _neighbours(store: ox.Store, changes: dict[str, set[tuple[str, bool]]]) -> s
         found |= {other.value for other in around
                   if other.value not in found and focus_of_any(store, other, names, known)}
     return found
+
+
+# --- the store's other jobs: validating it, reconciling what it holds ----------------------
+
+def _validation_workers(quads: int) -> int:
+    """Two processes share a big store's screens (one is faster below ~500,000 quads)."""
+    return min(2, os.cpu_count() or 1) if quads > PARALLEL_VALIDATION * 5 else 1
+
+
+def validate_live(spec: str | Path | None = None) -> Report:
+    """Validate the store a --store value names: an embedded one in batches of focus
+    nodes (the build's validation), a server's default graph (the merge) read whole."""
+    target = stores.store_path(spec)
+    live = stores.open_store(target)
+    if stores.is_url(target):
+        return validate_graph(to_rdflib(list(live.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
+    path = str((Path(target) / stores.CURRENT).resolve())
+    return validate_store(live, workers=_validation_workers(len(live)), path=path)
+
+
+def reconcile_live(spec: str | Path | None = None, *, guides: Sequence[Path] = (),
+                   anthology: Sequence[Path] = (), name_variants: Path | None = None,
+                   curation: Curation | None = None, threshold: float = reconcile.DEFAULT_THRESHOLD,
+                   review_file: Path | None = None, write: bool = True, wait: bool = True,
+                   on_wait: Callable[[str], None] | None = None) -> tuple[reconcile.Reconciliation, Path, int | None]:
+    """Reconcile the store's guide papers with its Anthology papers (or the files
+    given instead), honouring the review file; with `write`, rewrite the review file
+    under the store's writer lock. Returns the reconciliation, the review file's path
+    and its number of entries (None when not written). The store is not changed."""
+    from kg.records import AnthologyPaper
+
+    target = stores.store_path(spec)
+    if review_file is None:
+        review_file = Path(reconcile.REVIEW_FILE) if stores.is_url(target) else reconcile.review_path(target)
+    review = reconcile.load_review(review_file)
+    db = None if (guides and anthology) else stores.open_store(target)
+    resolver = None
+    if anthology:
+        resolver = load_resolver(name_variants or find_name_variants(list(anthology)))
+    papers = ((r for r in read_anthology(anthology) if isinstance(r, AnthologyPaper))
+              if anthology else None)
+    result = reconcile.reconcile_store(db, review, threshold=threshold, resolver=resolver,
+                                       guides=[read_guide(g) for g in guides] or None,
+                                       anthology_papers=papers, curation=curation if guides else None)
+    if not write:
+        return result, review_file, None
+    # the review file is the store's too: written by one writer at a time
+    guard = (stores.writer_lock(target, wait=wait, on_wait=on_wait)
+             if stores.is_url(target) or Path(target).is_dir() else nullcontext())
+    with guard:
+        return result, review_file, reconcile.write_review(review_file, result, review)

@@ -129,9 +129,14 @@ def exists(path: Path) -> bool:
     return (path / CURRENT).is_symlink() and (path / CURRENT).resolve().is_dir()
 
 
-def open_store(path: Path) -> ox.Store:
-    """Open the live store read-only, pinned for this process; StoreError if there is none."""
-    if is_url(path):  # a server: a kg.remote.RemoteStore
+def open_store(spec: str | os.PathLike | None = None) -> ox.Store:
+    """The store a --store value names (None: KG_STORE, else .kg here): an embedded
+    store's live generation read-only, pinned for this process, or a server's
+    kg.remote.RemoteStore. Both answer pyoxigraph's read API (query with substitutions,
+    quads_for_pattern, named_graphs, len), which is all the layers above use.
+    StoreError if there is no store."""
+    path = store_path(spec)
+    if is_url(path):
         from kg.remote import open_remote
         return open_remote(path)
     return open_generation(path)[0]
