@@ -58,7 +58,8 @@ def K(local: str) -> NamedNode:
     return NamedNode(KG + local)
 
 
-def _int(value: int) -> Literal:
+def int_literal(value: int) -> Literal:
+    """An xsd:integer literal (what SHACL datatype checks and counts expect)."""
     return Literal(str(value), datatype=XSD_INTEGER)
 
 
@@ -123,7 +124,7 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
     def origin(s: NamedNode, line: int | None) -> None:
         add(s, NamedNode(PROV + "wasDerivedFrom"), graph)
         if line:
-            add(s, K("sourceLine"), _int(line))
+            add(s, K("sourceLine"), int_literal(line))
 
     _map_source(add, graph, guide)
 
@@ -181,7 +182,7 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(slot, NamedNode(PRO + "withRole"), NamedNode(PRO + "author"))
             add(slot, NamedNode(PRO + "isHeldBy"), person)
             add(slot, NamedNode(PRO + "relatesToDocument"), iri)
-            add(slot, S("position"), _int(position))
+            add(slot, S("position"), int_literal(position))
             add(slot, K("printedName"), Literal(author.printed))
             origin(slot, paper.authors_line)
 
@@ -243,7 +244,7 @@ def _map_roles(add, origin, resolved: ResolvedGuide) -> None:
             add(link, K("topic"), t)
             for words in match.evidence:
                 add(link, K("evidence"), Literal(words))
-            add(link, K("score"), _int(match.score))
+            add(link, K("score"), int_literal(match.score))
             add(link, NamedNode(PROV + "wasDerivedFrom"), source_iri(resolved.guide.file_name))
         # identical listings at one place are told apart by their order there
         seen: dict[NamedNode, int] = defaultdict(int)
@@ -349,7 +350,7 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
     def number(value: int) -> Literal:
         literal = integers.get(value)
         if literal is None:
-            literal = integers[value] = _int(value)
+            literal = integers[value] = int_literal(value)
         return literal
 
     path: str | None = None
@@ -470,7 +471,7 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
             yield Quad(iri, name_p, Literal(record.title), graph)
             yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
             yield Quad(iri, derived, graph, graph)
-            yield Quad(iri, line_p, _int(record.line), graph)
+            yield Quad(iri, line_p, int_literal(record.line), graph)
             if record.year and _YEAR.match(record.year):
                 yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
             if record.url:
@@ -520,8 +521,8 @@ def map_build(sources: Iterable[NamedNode], class_counts: dict[str, int], triple
         Quad(build, A, NamedNode(PROV + "Activity"), graph),
         Quad(build, K("softwareVersion"), Literal(f"kg {VERSION}"), graph),
         Quad(dataset, A, NamedNode(VOID + "Dataset"), graph),
-        Quad(dataset, NamedNode(VOID + "triples"), _int(triples), graph),
-        Quad(dataset, NamedNode(VOID + "entities"), _int(sum(class_counts.values())), graph),
+        Quad(dataset, NamedNode(VOID + "triples"), int_literal(triples), graph),
+        Quad(dataset, NamedNode(VOID + "entities"), int_literal(sum(class_counts.values())), graph),
         Quad(dataset, NamedNode(DCTERMS + "conformsTo"), NamedNode(SHAPES_IRI), graph),
         Quad(dataset, NamedNode(PROV + "wasGeneratedBy"), build, graph),
     ]
@@ -533,7 +534,7 @@ def map_build(sources: Iterable[NamedNode], class_counts: dict[str, int], triple
         quads += [
             Quad(dataset, NamedNode(VOID + "classPartition"), part, graph),
             Quad(part, NamedNode(VOID + "class"), NamedNode(cls), graph),
-            Quad(part, NamedNode(VOID + "entities"), _int(n), graph),
+            Quad(part, NamedNode(VOID + "entities"), int_literal(n), graph),
         ]
     return quads
 

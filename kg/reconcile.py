@@ -50,9 +50,9 @@ from pyoxigraph import Literal, NamedNode, Quad
 
 from kg.atomic import write_atomic
 from kg.errors import KGError, SourceError
-from kg.mapping import paper_iri, person_iri, source_iri
+from kg.mapping import K, S, int_literal, paper_iri, person_iri, source_iri
 from kg.names import title_key, words
-from kg.namespaces import KG, PREFIXES, PROV, RDF, SCHEMA, XSD, mint
+from kg.namespaces import PREFIXES, PROV, RDF, XSD, mint
 from kg.records import AnthologyPaper, Guide, Issue
 from kg.resolve import Curation, person_id
 from kg.sources.anthology import NameResolver, slugify_name
@@ -1332,14 +1332,6 @@ def report_data(rec: Reconciliation) -> dict:
 
 # --------------------------------------------------------------------------- RDF
 
-def _k(local: str) -> NamedNode:
-    return NamedNode(KG + local)
-
-
-def _s(local: str) -> NamedNode:
-    return NamedNode(SCHEMA + local)
-
-
 _A = NamedNode(RDF + "type")
 _DECIMAL = NamedNode(XSD + "decimal")
 _INTEGER = NamedNode(XSD + "integer")
@@ -1348,10 +1340,6 @@ _DERIVED = NamedNode(PROV + "wasDerivedFrom")
 
 def _decimal(value: float) -> Literal:
     return Literal(f"{value:.2f}", datatype=_DECIMAL)
-
-
-def _int(value: int) -> Literal:
-    return Literal(str(value), datatype=_INTEGER)
 
 
 def map_reconciliation(rec: Reconciliation, aliases: dict[str, str] | None = None) -> list[Quad]:
@@ -1373,42 +1361,42 @@ def map_reconciliation(rec: Reconciliation, aliases: dict[str, str] | None = Non
         paper = NamedNode(link.paper)
         source = NamedNode(link.guide_source)
         cand = link.anthology
-        add(node, _A, _k("Reconciliation"))
-        add(node, _k("guidePaper"), paper)
-        add(node, _k("anthologyPaper"), NamedNode(mint("anthology", cand.anthology_id)))
-        add(node, _k("confidence"), _decimal(cand.confidence))
-        add(node, _k("status"), Literal(link.status))
+        add(node, _A, K("Reconciliation"))
+        add(node, K("guidePaper"), paper)
+        add(node, K("anthologyPaper"), NamedNode(mint("anthology", cand.anthology_id)))
+        add(node, K("confidence"), _decimal(cand.confidence))
+        add(node, K("status"), Literal(link.status))
         for text in link.evidence:
-            add(node, _k("evidence"), Literal(text))
+            add(node, K("evidence"), Literal(text))
         add(node, _DERIVED, source)
         for d in link.discrepancies:
             dn = NamedNode(f"{link.iri}/discrepancy/{d.key}")
-            add(dn, _A, _k("Discrepancy"))
-            add(dn, _k("reconciliation"), node)
-            add(dn, _k("discrepancyKind"), Literal(d.kind))
+            add(dn, _A, K("Discrepancy"))
+            add(dn, K("reconciliation"), node)
+            add(dn, K("discrepancyKind"), Literal(d.kind))
             if d.guide_value is not None:
-                add(dn, _k("guideValue"), Literal(d.guide_value))
+                add(dn, K("guideValue"), Literal(d.guide_value))
             if d.anthology_value is not None:
-                add(dn, _k("anthologyValue"), Literal(d.anthology_value))
+                add(dn, K("anthologyValue"), Literal(d.anthology_value))
             if d.guide_position is not None:
-                add(dn, _k("guidePosition"), _int(d.guide_position))
+                add(dn, K("guidePosition"), int_literal(d.guide_position))
             if d.anthology_position is not None:
-                add(dn, _k("anthologyPosition"), _int(d.anthology_position))
+                add(dn, K("anthologyPosition"), int_literal(d.anthology_position))
             add(dn, _DERIVED, source)
             if d.line:
-                add(dn, _k("sourceLine"), _int(d.line))
+                add(dn, K("sourceLine"), int_literal(d.line))
         for person in link.people:
             if person.guide_person == person.anthology_person:
                 continue  # one IRI already: nothing to align
             an = NamedNode(f"{link.iri}/author/{person.guide_position}")
-            add(an, _A, _k("AuthorAlignment"))
-            add(an, _k("reconciliation"), node)
-            add(an, _k("guidePerson"), NamedNode(person.guide_person))
-            add(an, _k("anthologyPerson"), NamedNode(person.anthology_person))
-            add(an, _k("guidePosition"), _int(person.guide_position))
-            add(an, _k("anthologyPosition"), _int(person.anthology_position))
-            add(an, _k("confidence"), _decimal(person.confidence))
-            add(an, _k("evidence"), Literal(person.evidence))
+            add(an, _A, K("AuthorAlignment"))
+            add(an, K("reconciliation"), node)
+            add(an, K("guidePerson"), NamedNode(person.guide_person))
+            add(an, K("anthologyPerson"), NamedNode(person.anthology_person))
+            add(an, K("guidePosition"), int_literal(person.guide_position))
+            add(an, K("anthologyPosition"), int_literal(person.anthology_position))
+            add(an, K("confidence"), _decimal(person.confidence))
+            add(an, K("evidence"), Literal(person.evidence))
     for alias, canonical in sorted((aliases or {}).items()):
-        add(NamedNode(canonical), _s("sameAs"), NamedNode(alias))
+        add(NamedNode(canonical), S("sameAs"), NamedNode(alias))
     return sorted(set(out), key=lambda q: (q.subject.value, q.predicate.value, str(q.object)))
