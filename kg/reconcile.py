@@ -1334,7 +1334,6 @@ def report_data(rec: Reconciliation) -> dict:
 
 _A = NamedNode(RDF + "type")
 _DECIMAL = NamedNode(XSD + "decimal")
-_INTEGER = NamedNode(XSD + "integer")
 _DERIVED = NamedNode(PROV + "wasDerivedFrom")
 
 
