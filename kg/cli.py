@@ -12,11 +12,12 @@ from typing import ClassVar
 
 import click
 
-from kg import analysis, export, facts, pipeline, queries, render
+from kg import export
 from kg import store as stores
 from kg.errors import KGError
-from kg.resolve import load_curation
-from kg.validate import validate_files
+
+# The library is imported inside each command, not here: `kg --help` and shell
+# completion then start without rdflib, pyshacl and networkx (issue 15).
 
 RESULT_FORMATS = click.Choice(["table", "json", "csv", "tsv"])
 
@@ -134,6 +135,9 @@ def build(sources: tuple[Path, ...], add: bool, curation: Path | None, review_fi
     old one atomically; with --add the sources are added to it (a source already in
     the store is replaced). Violations: exit 1, store untouched.
     """
+    from kg import facts, pipeline
+    from kg.resolve import load_curation
+
     paths = list(sources) or pipeline.bundled_sources()
     if not paths:
         raise KGError("no source given and no bundled guide found in data/; pass a guide file")
@@ -171,6 +175,9 @@ def validate(files: tuple[Path, ...], store: str | None) -> None:
 
     Prints a report grouped by shape; exit 1 on violations.
     """
+    from kg import pipeline
+    from kg.validate import validate_files
+
     report = validate_files(files) if files else pipeline.validate_live(store)
     click.echo(report.format())
     if not report.conforms:
@@ -181,6 +188,8 @@ def validate(files: tuple[Path, ...], store: str | None) -> None:
 @_format_option
 def list_queries(fmt: str) -> None:
     """List the saved queries: name, summary and parameters."""
+    from kg import queries, render
+
     rows = []
     for q in queries.saved_queries().values():
         params = ", ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default is not None else "")
@@ -197,14 +206,42 @@ def list_queries(fmt: str) -> None:
         click.echo(render.table(["name", "summary", "parameters"], rows, width=80))
 
 
+def _complete_query_name(_ctx, _param, incomplete: str) -> list:
+    """Shell completion of `kg query NAME`: the saved queries, with their summaries."""
+    from click.shell_completion import CompletionItem
+
+    from kg.queries import saved_queries
+
+    return [CompletionItem(name, help=q.summary) for name, q in saved_queries().items()
+            if name.startswith(incomplete)]
+
+
+def _complete_param(ctx, _param, incomplete: str) -> list:
+    """Shell completion of `-p KEY`: the parameters of the query named before it."""
+    from kg.errors import QueryError
+    from kg.queries import get_query
+
+    # the query's name: parsed, or left over (completion parses what it can, and the
+    # incomplete `-p` before the cursor stops it before NAME)
+    name = ctx.params.get("name") or next(iter(ctx.args), "")
+    try:
+        query = get_query(name)
+    except QueryError:
+        return []
+    return [p.name for p in query.params if p.name.startswith(incomplete)]
+
+
 @main.command()
-@click.argument("name")
+@click.argument("name", shell_complete=_complete_query_name)
 @click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
+              shell_complete=_complete_param,
               help="A parameter value (repeatable).")
 @_format_option
 @_store_option
 def query(name: str, params: tuple[tuple[str, str], ...], fmt: str, store: str | None) -> None:
     """Run the saved query NAME (see `kg queries`)."""
+    from kg import queries, render
+
     db = stores.open_store(store)
     click.echo(render.format_result(queries.run_saved(db, name, dict(params)), fmt))
 
@@ -223,6 +260,8 @@ def sparql(text: str | None, file: Path | None, allow_service: bool, fmt: str, s
     The default graph is the merge of the sources, one node per real paper and person;
     GRAPH, FROM and FROM NAMED reach each source's own graph.
     """
+    from kg import queries, render
+
     if (text is None) == (file is None):
         raise KGError("give a query as an argument or with -f FILE (one of the two)")
     try:
@@ -255,6 +294,8 @@ def export_cmd(fmt: str, output: Path | None, store: str | None) -> None:
 @_store_option
 def stats(fmt: str, store: str | None) -> None:
     """Counts of papers, people, topics, roles, postings, triples and graphs."""
+    from kg import facts, render
+
     counts = facts.stats(stores.open_store(store))
     if fmt == "json":
         click.echo(json.dumps(counts, indent=1))
@@ -272,6 +313,8 @@ def stats(fmt: str, store: str | None) -> None:
 @_store_option
 def show(text: str, fmt: str, store: str | None) -> None:
     """Everything known about a person, paper, topic or role named TEXT."""
+    from kg import facts
+
     entity = facts.describe(stores.open_store(store), text)
     if fmt == "json":
         click.echo(json.dumps(entity.as_json(), indent=1, ensure_ascii=False))
@@ -290,6 +333,8 @@ def show(text: str, fmt: str, store: str | None) -> None:
 @_store_option
 def graph(kind: str, output: Path, store: str | None) -> None:
     """Write the co-author network or the author-topic network as GraphML."""
+    from kg import analysis
+
     db = stores.open_store(store)
     g = analysis.coauthor_graph(db) if kind == "coauthors" else analysis.topic_graph(db)
     analysis.write_graphml(g, output)
@@ -417,6 +462,9 @@ def reconcile(fmt: str, threshold: float, review_file: Path | None, guides: tupl
     written to the review file, where a curator sets accept, reject or another
     Anthology ID; later runs and builds honour it. The store is not changed.
     """
+    from kg import pipeline, render
+    from kg.resolve import load_curation
+
     result, review_path, entries = pipeline.reconcile_live(
         store, guides=guides, anthology=anthology, name_variants=name_variants,
         curation=load_curation(curation) if guides else None, threshold=threshold,

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pyoxigraph as ox
-import rdflib
 
 from kg.atomic import replacing, temp_beside
 from kg.errors import ExportError
@@ -329,6 +328,8 @@ class _Reader(io.RawIOBase):
 
 
 def _jsonld(ntriples: bytes) -> bytes:
+    import rdflib  # only here: the other formats need none of it, and it is slow to import
+
     graph = rdflib.Graph()
     graph.parse(data=ntriples, format="nt")
     context = {k: v for k, v in sorted(PREFIXES.items())}

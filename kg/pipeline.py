@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -60,7 +61,7 @@ GUIDE_SUFFIXES = (".txt", ".md", ".text")
 # hand-made RDF (curated facts, corrections) loads as a source graph of its own
 RDF_SUFFIXES = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES}
 ANTHOLOGY_SUFFIXES = (".xml", ".xml.gz")
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(str(files("kg.data")))  # the repository's data/, shipped in the package
 NAME_VARIANTS = "name_variants.yaml"
 # above this many focus nodes, validation is shared among worker processes
 PARALLEL_VALIDATION = 100_000

@@ -299,3 +299,37 @@ def test_default_relative_store_survives_its_own_build(runner, tmp_path, monkeyp
     assert out.exit_code == 0, out.output
     assert "George Karypis" in out.stdout and "(8 rows)" in out.stdout
     assert len(list((tmp_path / ".kg").glob("data-*"))) == 1
+
+
+# --- start-up and shell completion (issue 15) -------------------------------------------
+
+def _completions(*words: str) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "_KG_COMPLETE": "bash_complete", "COMP_WORDS": " ".join(["kg", *words]),
+           "COMP_CWORD": str(len(words))}
+    out = subprocess.run([sys.executable, "-m", "kg"], env=env, capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    return [line.split(",", 1)[1] for line in out.splitlines() if "," in line]
+
+
+def test_shell_completion_names_saved_queries_and_their_parameters():
+    from kg.queries import saved_queries
+
+    assert _completions("query", "papers-") == sorted(n for n in saved_queries() if n.startswith("papers-"))
+    assert "papers-by-author" in _completions("query", "papers-")
+    assert _completions("query", "authors-sharing-topics", "-p", "") == ["author", "min_shared", "limit"]
+    assert _completions("query", "no-such-query", "-p", "") == []
+
+
+def test_the_cli_starts_without_the_heavy_libraries():
+    import subprocess
+    import sys
+
+    code = ("import sys, kg.cli; print(sorted(m for m in ('rdflib', 'pyshacl', 'networkx') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         check=True).stdout.strip()
+    assert out == "[]"
