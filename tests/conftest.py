@@ -15,7 +15,8 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: reads the whole ACL Anthology (tens of seconds)")
+    config.addinivalue_line("markers", "slow: tens of seconds or more; left out of `pytest -q`, run by "
+                                       "`pytest -m slow` (.ci/run runs both)")
 
 
 @pytest.fixture(scope="session")
