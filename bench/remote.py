@@ -67,9 +67,9 @@ def main() -> int:
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     with tempfile.TemporaryDirectory(prefix="kg-bench-remote-") as tmp:
         port = _free_port()
-        log = open(Path(tmp) / "oxigraph.log", "wb")
-        server = subprocess.Popen([binary, "serve", "--location", f"{tmp}/ox", "--bind", f"127.0.0.1:{port}"],
-                                  stdout=log, stderr=subprocess.STDOUT)
+        with open(Path(tmp) / "oxigraph.log", "wb") as log:  # the child keeps its own handle
+            server = subprocess.Popen([binary, "serve", "--location", f"{tmp}/ox", "--bind",
+                                       f"127.0.0.1:{port}"], stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):  # bounded: 10 s for the server to answer
@@ -90,7 +90,6 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(30)
-            log.close()
     e, r, u = (statistics.median(x) for x in (embedded, remote, upload))
     print(f"\nsources: {', '.join(p.name for p in sources)}")
     print(f"median embedded {e:.2f} s; remote {r:.2f} s of which upload {u:.2f} s")
