@@ -32,11 +32,22 @@ def test_the_layers_contract_is_kept():
 def test_an_import_against_the_flow_inside_a_function_breaks_it(tmp_path):
     shutil.copytree(ROOT / "kg", tmp_path / "kg", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
-    with (tmp_path / "kg" / "validate.py").open("a") as module:
+    with (tmp_path / "kg" / "validate" / "store.py").open("a") as module:
         module.write("\n\ndef _late():\n    from kg import queries  # a later stage\n    return queries\n")
     result = _lint(tmp_path)
     assert result.returncode == 1, result.stdout[-2000:]
-    assert "kg.validate -> kg.queries" in result.stdout
+    assert "kg.validate.store -> kg.queries" in result.stdout
+
+
+def test_an_import_against_kg_validates_own_order_breaks_it(tmp_path):
+    """kg.validate's modules keep their own order (the second contract)."""
+    shutil.copytree(ROOT / "kg", tmp_path / "kg", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    with (tmp_path / "kg" / "validate" / "report.py").open("a") as module:
+        module.write("\n\ndef _late():\n    from kg.validate import store  # above the report\n    return store\n")
+    result = _lint(tmp_path)
+    assert result.returncode == 1, result.stdout[-2000:]
+    assert "kg.validate.report -> kg.validate.store" in result.stdout
 
 
 def test_a_module_in_no_layer_breaks_it(tmp_path):

@@ -25,7 +25,7 @@ import rdflib
 from pyshacl import validate as plain_pyshacl
 from rdflib import RDF, RDFS, SH, BNode, Literal, URIRef
 
-import kg.validate as validate_module
+import kg.validate.screens as screens_module
 from kg.validate import (
     follow_xsd_lexical_rules,
     shapes_graph,
@@ -33,6 +33,7 @@ from kg.validate import (
     validate_files,
     validate_store,
 )
+from kg.validate.shacl import _shacl_shapes
 from tests.test_shapes import VALID
 
 # a plain Namespace: pytest's look at module attributes trips rdflib's strict XSD one
@@ -222,7 +223,7 @@ def mutated(seed: int, base: tuple[str, str] = (VALID, "turtle")) -> tuple[rdfli
     data.parse(data=base[0], format=base[1])
     shapes = shapes_graph()
     done = []
-    _sg, node_shapes = validate_module._shacl_shapes()
+    _sg, node_shapes = _shacl_shapes()
     for name, (_shape, props, classes, objects_of) in sorted(node_shapes.items()):
         focus = _instances(data, classes, objects_of)
         if not focus or rng.random() < 0.15:
@@ -272,12 +273,12 @@ def _store_paths(path: Path, triples: list) -> dict[str, Counter]:
     out = {"store": _kg(validate_store(store, stated=stated)),
            "store, 2 workers": _kg(validate_store(store, workers=2, path=str(path), stated=stated))}
     for name, value in (("FEW_FOCUS_NODES", 0), ("NARROW", 0)):
-        before = getattr(validate_module, name)
-        setattr(validate_module, name, value)
+        before = getattr(screens_module, name)
+        setattr(screens_module, name, value)
         try:
             out[f"store, {name}={value}"] = _kg(validate_store(store, stated=stated))
         finally:
-            setattr(validate_module, name, before)
+            setattr(screens_module, name, before)
     # what an --add runs: focus nodes given (every term, literals and blank nodes too)
     terms = {t for q in triples for t in (q.subject, q.object)}
     out["focus nodes"] = _kg(validate_store(store, terms, stated=stated))
@@ -417,12 +418,12 @@ def test_the_cases_are_reported_alike_by_every_path(cases_file, seed_store_path,
         assert not result.written
         paths[f"kg build, {workers} worker(s)"] = result.report
     for name, value in (("FEW_FOCUS_NODES", 0), ("NARROW", 0)):
-        before = getattr(validate_module, name)
-        setattr(validate_module, name, value)
+        before = getattr(screens_module, name)
+        setattr(screens_module, name, value)
         try:
             paths[f"kg build, {name}={value}"] = build([SEED, cases_file], store=tmp_path / name).report
         finally:
-            setattr(validate_module, name, before)
+            setattr(screens_module, name, before)
     added = tmp_path / "added"
     shutil.copytree(seed_store_path, added, symlinks=True)
     paths["kg build --add"] = build([cases_file], store=added, add=True).report

@@ -9,7 +9,7 @@ import rdflib
 from rdflib import Graph
 from rdflib.namespace import SH
 
-import kg.validate as validate_module
+import kg.validate.screens as screens_module
 from kg.validate import validate_graph, validate_store
 from tests.test_shapes import CASES, VALID, VALID_VARIANTS, broken
 
@@ -44,12 +44,12 @@ def _same(data: Graph) -> None:
     # the screens a large store gets (sh:minCount and sh:equals by MINUS) agree too,
     # and those of few nodes beside a common predicate (sh:class, sh:maxCount per node)
     for name, value in (("FEW_FOCUS_NODES", 0), ("NARROW", 0)):
-        before = getattr(validate_module, name)
-        setattr(validate_module, name, value)
+        before = getattr(screens_module, name)
+        setattr(screens_module, name, value)
         try:
             assert _key(validate_store(store)) == _key(expected), name
         finally:
-            setattr(validate_module, name, before)
+            setattr(screens_module, name, before)
     # focus nodes are IRIs: results on blank nodes are out of reach there
     some = validate_store(store, _iris(data))
     assert _key(some) == [k for k in _key(expected) if k[2] != "_:b"]
@@ -144,7 +144,7 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
         for p in ("urn:p", "urn:q", "urn:r"):
             for j in (i * 7 + len(p), i * 3 + 1):
                 store.add(ox.Quad(node, ox.NamedNode(p), nodes[(j + ord(p[-1])) % len(nodes)], GRAPH))
-    path = validate_module._path_text(steps)
+    path = screens_module._path_text(steps)
 
     def pairs(where: str) -> set:
         return {(r[0], r[1]) for r in store.query(f"SELECT DISTINCT ?this ?o WHERE {{ {where} }}",
@@ -152,7 +152,7 @@ def test_a_path_read_by_hash_joins_has_the_pairs_of_the_path(steps):
 
     expected = pairs(f"?this {path} ?o")
     assert len(expected) > 10
-    assert pairs(validate_module._path_scan(steps)) == expected
+    assert pairs(screens_module._path_scan(steps)) == expected
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if any(str(k).endswith(("PaperShape-duplicatePosition",
