@@ -357,9 +357,12 @@ def graph(kind: str, output: Path, store: str | None) -> None:
 @click.option("--allow-host", "allow_hosts", multiple=True, metavar="NAME",
               help="Also answer requests whose Host header is NAME (repeatable); by default only "
                    "loopback names and --host are answered.")
+@click.option("--cors", metavar="ORIGIN", default=None,
+              help="Let web pages from ORIGIN (such as https://yasgui.example, or *) read the answers "
+                   "(CORS); off by default.")
 @_store_option
 def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: int | None,
-          max_memory: str, allow_hosts: tuple[str, ...], store: str | None) -> None:
+          max_memory: str, allow_hosts: tuple[str, ...], cors: str | None, store: str | None) -> None:
     """Serve the store read-only: SPARQL 1.1 Protocol at /sparql, saved queries at /queries.
 
     Updates, LOAD and SERVICE are refused; each query runs in a worker process that is
@@ -382,7 +385,8 @@ def serve(host: str | None, port: int, timeout: float, max_rows: int, workers: i
 
     server.serve(stores.store_path(store), host or server.DEFAULT_HOST, port, on_ready=ready,
                  timeout=timeout, max_rows=max_rows, workers=workers, public=host is not None,
-                 log=sys.stderr, max_memory=_size(max_memory), allow_hosts=allow_hosts)
+                 log=sys.stderr, max_memory=_size(max_memory), allow_hosts=allow_hosts,
+                 cors=cors)
 
 
 def _size(text: str) -> int:

@@ -4,9 +4,11 @@ checks and request limits; queries go to the worker pool, answers come back as R
 from __future__ import annotations
 
 import difflib
+import gzip
 import ipaddress
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -22,8 +24,18 @@ import pyoxigraph as ox
 from kg import queries
 from kg import store as stores
 from kg.errors import KGError
+from kg.server import about
 from kg.server.queryform import query_form
-from kg.server.replies import JSON_TYPE, HTTPError, Reply, negotiate, not_acceptable, offers_for
+from kg.server.replies import (
+    GRAPH_TYPES,
+    JSON_TYPE,
+    HTTPError,
+    Reply,
+    format_as_accept,
+    negotiate,
+    not_acceptable,
+    offers_for,
+)
 from kg.server.workers import DEFAULT_MAX_MEMORY, WorkerPool
 
 DEFAULT_HOST = "127.0.0.1"
@@ -32,6 +44,8 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_REQUEST = 64 * 1024
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+GZIP_FROM = 1024  # bytes: smaller answers go out as they are
+HTML_TYPE = "text/html"
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,19 @@ def _graph_iris(fields: dict[str, list[str]], name: str) -> list[str]:
     return list(fields.get(name, []))
 
 
+def accepts_gzip(header: str | None) -> bool:
+    """Whether Accept-Encoding allows gzip (named or *, with q above 0)."""
+    for part in (header or "").split(","):
+        coding, *params = [p.strip().lower() for p in part.split(";")]
+        if coding in ("gzip", "x-gzip", "*"):
+            q = next((p[2:] for p in params if p.startswith("q=")), "1")
+            try:
+                return float(q) > 0
+            except ValueError:
+                return False
+    return False
+
+
 def _wants_html(accept: str | None) -> bool:
     """A browser asking for / gets the page; a client that asks for JSON only gets the index."""
     if not accept:
@@ -130,6 +157,14 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._dispatch()
 
+    def do_HEAD(self) -> None:
+        """GET's headers without its body (the answer is computed, then not sent)."""
+        self._dispatch()
+
+    def do_OPTIONS(self) -> None:
+        """What a path allows; with --cors, the preflight a browser sends before a POST."""
+        self._dispatch()
+
     def do_PUT(self) -> None:
         self._dispatch()
 
@@ -163,26 +198,50 @@ class Handler(BaseHTTPRequestHandler):
                         f"{len(reply.body)} {1000 * (time.monotonic() - start):.1f}ms")
 
     def _send(self, reply: Reply) -> None:
+        body, headers = reply.body, dict(reply.headers)
+        if len(body) >= GZIP_FROM and accepts_gzip(self.headers.get("Accept-Encoding")):
+            body = gzip.compress(body, compresslevel=5, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        if self.server.cors:
+            headers.update(self.server.cors_headers())
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", reply.content_type)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Vary", "Accept")
-            for key, value in reply.headers.items():
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Vary", "Accept, Accept-Encoding, Origin" if self.server.cors else "Accept, Accept-Encoding")
+            for key, value in headers.items():
                 self.send_header(key, value)
             if self.close_connection:
                 self.send_header("Connection", "close")
             self.end_headers()
-            self.wfile.write(reply.body)
+            if self.command != "HEAD":
+                self.wfile.write(body)
         except OSError:
             self.close_connection = True  # the client left
+
+    def _base(self) -> str:
+        """This server's URL as the client named it (a Host this server answers to)."""
+        host = self.headers.get("Host")
+        return f"http://{host}" if host else self.server.url
 
     def _route(self) -> Reply:
         url = urlsplit(self.path)
         path = url.path
+        if self.command == "OPTIONS":
+            return self._options(path)
         if path == "/sparql":
             self._allow("GET", "POST")
             return self._sparql(url.query)
+        if path == "/.well-known/void":
+            self._allow("GET")
+            return self._about("void")
+        if path == "/openapi.json":
+            self._allow("GET")
+            body = json.dumps(about.openapi(self._base()), indent=1, ensure_ascii=False)
+            return Reply(200, JSON_TYPE, body.encode("utf-8"))
+        if path == about.DUMP:
+            self._allow("GET")
+            return self.server.pool.run({"kind": "dump"}, max(self.server.limits.timeout, 300.0))
         if path in ("/queries", "/queries/"):
             self._allow("GET")
             return self._list_queries()
@@ -218,9 +277,28 @@ class Handler(BaseHTTPRequestHandler):
         raise HTTPError(404, f"nothing at {path}; the endpoint is /sparql and the saved queries are at /queries")
 
     def _allow(self, *methods: str) -> None:
+        if "GET" in methods:
+            methods = (*methods, "HEAD")
         if self.command not in methods:
             raise HTTPError(405, f"{self.command} is not allowed here; use {' or '.join(methods)}",
                             {"Allow": ", ".join(methods)})
+
+    def _options(self, path: str) -> Reply:
+        """OPTIONS: 204 with Allow (and, with --cors, the preflight's answer)."""
+        methods = "GET, POST, HEAD, OPTIONS" if path == "/sparql" else "GET, HEAD, OPTIONS"
+        return Reply(204, "text/plain; charset=utf-8", b"", {"Allow": methods})
+
+    def _about(self, what: str) -> Reply:
+        accept = self.headers.get("Accept")
+        if negotiate(accept, GRAPH_TYPES) is None:
+            return not_acceptable(GRAPH_TYPES)
+        job = {"kind": "about", "what": what, "base": self._base(), "accept": accept}
+        return self.server.pool.run(job, self.server.limits.timeout)
+
+    def _accept(self, fields: dict[str, list[str]], offers: dict[str, str]) -> str | None:
+        """The Accept header, or what `format=` / `output=` asks for in its place."""
+        given = _single(fields, "format") or _single(fields, "output")
+        return format_as_accept(given, offers) if given else self.headers.get("Accept")
 
     def _url_fields(self, query: str) -> dict[str, list[str]]:
         if len(query) > self.server.limits.max_request:
@@ -290,6 +368,8 @@ class Handler(BaseHTTPRequestHandler):
                                      "application/x-www-form-urlencoded with query=")
         if "update" in fields:
             raise HTTPError(403, "updates are refused: this endpoint is read-only")
+        if self.command in ("GET", "HEAD") and "query" not in fields:
+            return self._about("service")  # SPARQL 1.1 Service Description
         text = _single(fields, "query")
         if text is None or not text.strip():
             raise HTTPError(400, "no query: pass query=SPARQL (GET or form POST), or POST it as "
@@ -297,7 +377,7 @@ class Handler(BaseHTTPRequestHandler):
         if len(text.encode("utf-8")) > self.server.limits.max_request:
             raise HTTPError(413, f"the query is over this server's limit of {self.server.limits.max_request} bytes")
         offers = offers_for(query_form(text))
-        accept = self.headers.get("Accept")
+        accept = self._accept(fields, offers)
         if negotiate(accept, offers) is None:
             return not_acceptable(offers)
         job = {"kind": "sparql", "query": text, "accept": accept, "max_rows": self.server.limits.max_rows,
@@ -319,8 +399,19 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(400, "give iri=IRI, or name=TEXT (and kind=person|paper|topic|role)")
         if kind is not None and kind not in queries.ENTITY_KINDS + ("any",):
             raise HTTPError(400, f"kind must be one of {', '.join(queries.ENTITY_KINDS)}, not {kind!r}")
-        job = {"kind": "entity", "iri": iri.strip() if (iri or "").strip() else None, "name": name,
-               "entity_kind": kind, "format": fmt}
+        iri = iri.strip() if (iri or "").strip() else None
+        if fmt == "html" and iri is not None:  # Linked Data: the same IRI as Turtle, N-Triples, JSON-LD
+            offers = {HTML_TYPE: "html", **GRAPH_TYPES}
+            accept = self._accept(fields, GRAPH_TYPES) if ("format" in fields or "output" in fields) \
+                else self.headers.get("Accept")
+            media = negotiate(accept, offers)
+            if media is None:
+                return not_acceptable(offers)
+            if media != HTML_TYPE:
+                job = {"kind": "entity_rdf", "iri": iri, "accept": accept, "location": "/entity?iri=",
+                       "max_rows": self.server.limits.max_rows}
+                return self.server.pool.run(job, self.server.limits.timeout)
+        job = {"kind": "entity", "iri": iri, "name": name, "entity_kind": kind, "format": fmt}
         return self.server.pool.run(job, self.server.limits.timeout)
 
     def _saved(self, name: str, url_query: str) -> Reply:
@@ -331,29 +422,42 @@ class Handler(BaseHTTPRequestHandler):
             raise HTTPError(404, f"no saved query named {name!r}; {hint}GET /queries lists them",
                             suggestions=close)
         query = saved[name]
-        params = {}
         fields = self._url_fields(url_query)
+        known = {p.name: p for p in query.params}
+        paging = {key: self._count(fields, key) for key in about.PAGING if key not in known}
+        params = {}
         for key in fields:
+            if key in paging or key in ("format", "output"):
+                continue
             value = _single(fields, key)
             if not value.strip():
                 raise HTTPError(400, f"parameter {key} is empty; give it a value or leave it out")
             params[key] = value
-        known = {p.name: p for p in query.params}
         for key in params:
             if key not in known:
                 raise HTTPError(400, f"query {name} has no parameter {key!r}; its parameters: "
-                                     f"{', '.join(sorted(known)) or 'none'}")
+                                     f"{', '.join(sorted(known)) or 'none'} (and limit, offset to page)")
         for p in query.params:
             if p.required and p.default is None and p.name not in params:
                 raise HTTPError(400, f"query {name} needs the parameter {p.name} (?{p.name}=VALUE): "
                                      f"{p.description}")
         offers = offers_for(query_form(query.text))
-        accept = self.headers.get("Accept")
+        accept = self._accept(fields, offers)
         if negotiate(accept, offers) is None:
             return not_acceptable(offers)
         job = {"kind": "saved", "name": name, "params": params, "accept": accept,
-               "max_rows": self.server.limits.max_rows}
+               "max_rows": self.server.limits.max_rows, "limit": paging.get("limit"),
+               "offset": paging.get("offset")}
         return self.server.pool.run(job, self.server.limits.timeout)
+
+    @staticmethod
+    def _count(fields: dict[str, list[str]], key: str) -> int | None:
+        value = _single(fields, key)
+        if value is None:
+            return None
+        if not value.strip().isdigit():
+            raise HTTPError(400, f"{key} must be a whole number of rows, not {value!r}")
+        return int(value)
 
 
 class KGServer(ThreadingHTTPServer):
@@ -362,14 +466,22 @@ class KGServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, address: tuple[str, int], family: int, pool: WorkerPool, limits: Limits,
-                 log: IO[str] | None, allowed_hosts: frozenset[str] = frozenset()):
+                 log: IO[str] | None, allowed_hosts: frozenset[str] = frozenset(), cors: str | None = None):
         self.address_family = family
+        self.cors = cors
         self.pool = pool
         self.limits = limits
         self.allowed_hosts = allowed_hosts
         self._log = log
         self._log_lock = threading.Lock()
         super().__init__(address, Handler)
+
+    def cors_headers(self) -> dict[str, str]:
+        """CORS for the --cors origin: reading answers, and the preflight of a POST."""
+        return {"Access-Control-Allow-Origin": self.cors, "Access-Control-Allow-Methods": "GET, POST, HEAD, OPTIONS",
+                "Access-Control-Allow-Headers": "Accept, Content-Type",
+                "Access-Control-Expose-Headers": "X-KG-Rows, X-KG-Total-Rows, X-KG-Max-Rows",
+                "Access-Control-Max-Age": "600"}
 
     @property
     def url(self) -> str:
@@ -400,12 +512,14 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
                 timeout: float = DEFAULT_TIMEOUT, max_rows: int = DEFAULT_MAX_ROWS,
                 max_request: int = DEFAULT_MAX_REQUEST, workers: int | None = None,
                 public: bool = False, log: IO[str] | None = None,
-                max_memory: int | None = DEFAULT_MAX_MEMORY, allow_hosts: tuple[str, ...] = ()) -> KGServer:
+                max_memory: int | None = DEFAULT_MAX_MEMORY, allow_hosts: tuple[str, ...] = (),
+                cors: str | None = None) -> KGServer:
     """A bound, not yet serving, server; call `serve_forever()`, then `shutdown()` and `server_close()`.
 
     A host that is not loopback is refused unless `public`. `log` gets one line per request.
     Requests whose Host header is not a loopback name, `host` or one of `allow_hosts`
     are refused (403); a query worker whose memory passes `max_memory` bytes is stopped.
+    `cors` (an origin such as https://yasgui.example, or *) lets pages there read answers.
     """
     root = stores.store_path(store_path)
     if stores.is_url(root):
@@ -416,6 +530,8 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
         stores.release(generation)
     if timeout <= 0 or max_rows < 1 or max_request < 1 or (max_memory is not None and max_memory < 1):
         raise KGError("timeout, max_rows and max_request must be positive")
+    if cors is not None and cors != "*" and not re.fullmatch(r"https?://[^/\s]+", cors):
+        raise KGError(f"--cors {cors!r} is not an origin; give scheme://host[:port] (no path), or *")
     if not public and not is_loopback(host):
         raise KGError(f"{host} is not a loopback address; serving the store beyond this machine "
                       "must be asked for explicitly (kg serve --host HOST)")
@@ -427,7 +543,7 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
     allowed = frozenset(name.lower().rstrip(".") for name in (host, *allow_hosts))
     try:
         return KGServer((host, port), family, pool, Limits(timeout, max_rows, max_request, max_memory), log,
-                        allowed)
+                        allowed, cors)
     except OSError as exc:
         pool.close()
         raise KGError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port") from exc

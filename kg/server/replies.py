@@ -23,7 +23,7 @@ SOLUTION_TYPES = {
     "application/xml": "xml",
     "text/plain": "table",  # the table `kg query` prints
 }
-BOOLEAN_TYPES = {k: v for k, v in SOLUTION_TYPES.items() if v in ("json", "xml", "table")}
+BOOLEAN_TYPES = dict(SOLUTION_TYPES)  # ASK in CSV/TSV too: a one-cell table (as Jena writes it)
 GRAPH_TYPES = {
     "text/turtle": "turtle",
     "application/n-triples": "ntriples",
@@ -104,6 +104,28 @@ def negotiate(accept: str | None, offers: dict[str, str]) -> str | None:
     return best
 
 
+# `format=` / `output=` (as Fuseki, Virtuoso and YASGUI send them): a name or a media type
+FORMAT_NAMES = {"json": "application/sparql-results+json", "xml": "application/sparql-results+xml",
+                "csv": "text/csv", "tsv": "text/tab-separated-values", "text": "text/plain",
+                "table": "text/plain", "turtle": "text/turtle", "ttl": "text/turtle",
+                "ntriples": "application/n-triples", "nt": "application/n-triples",
+                "jsonld": "application/ld+json", "json-ld": "application/ld+json",
+                "rdfxml": "application/rdf+xml", "rdf": "application/rdf+xml"}
+
+
+def format_as_accept(value: str, offers: dict[str, str]) -> str:
+    """The Accept header a `format=` value stands for; HTTPError 400 naming the choices
+    when it names nothing this answer can be (a graph has no CSV)."""
+    media = FORMAT_NAMES.get(value.strip().lower(), value.strip().lower())
+    if media in offers:
+        return media
+    if media == "application/sparql-results+json" and "application/ld+json" in offers:
+        return "application/ld+json"  # format=json on a CONSTRUCT: its JSON form
+    names = sorted(name for name, m in FORMAT_NAMES.items() if m in offers)
+    raise HTTPError(400, f"format {value!r} is not one this answer comes in; use one of {', '.join(names)} "
+                         f"or a media type: {', '.join(offers)}")
+
+
 def not_acceptable(offers: dict[str, str]) -> Reply:
     return Reply.error(406, "cannot answer in any media type the Accept header allows; this answer "
                             "is available as " + ", ".join(offers))
@@ -121,6 +143,11 @@ def solutions_reply(result: queries.Result, media: str) -> Reply:
     if fmt == "table":
         body = render.format_result(result, "table") + "\n"
         return Reply(200, _content_type(media), body.encode("utf-8"))
+    if result.boolean is not None and fmt in ("csv", "tsv"):  # no W3C form: a one-cell table
+        head = "_askResult" if fmt == "csv" else "?_askResult"
+        line = "\r\n" if fmt == "csv" else "\n"
+        body = f"{head}{line}{'true' if result.boolean else 'false'}{line}"
+        return Reply(200, _content_type(media), body.encode("utf-8"))
     if result.boolean is not None:
         doc = {"head": {}, "boolean": result.boolean}
     else:
@@ -134,9 +161,10 @@ def solutions_reply(result: queries.Result, media: str) -> Reply:
     return Reply(200, _content_type(media), body, headers)
 
 
-def graph_reply(triples: list[ox.Triple], media: str) -> Reply:
+def graph_reply(triples: list[ox.Triple], media: str, prefixes: dict[str, str] | None = None) -> Reply:
     fmt = _RDF_FORMATS[GRAPH_TYPES[media]]
-    body = ox.serialize(triples, format=fmt, prefixes=PREFIXES if fmt == ox.RdfFormat.TURTLE else None)
+    prefixes = {**PREFIXES, **(prefixes or {})}
+    body = ox.serialize(triples, format=fmt, prefixes=prefixes if fmt == ox.RdfFormat.TURTLE else None)
     return Reply(200, _content_type(media), body, {"X-KG-Rows": str(len(triples))})
 
 

@@ -21,7 +21,15 @@ import pyoxigraph as ox
 from kg import queries, sparql, sparqltext
 from kg import store as stores
 from kg.errors import KGError, QueryError, StoreError, UnknownNameError
-from kg.server.replies import Reply, result_reply
+from kg.server import about
+from kg.server.replies import (
+    GRAPH_TYPES,
+    Reply,
+    graph_reply,
+    negotiate,
+    not_acceptable,
+    result_reply,
+)
 
 WORKER_STARTUP = 60.0  # seconds a fresh worker may take to import and open the store
 DEFAULT_MAX_MEMORY = 2 << 30  # bytes of memory (RSS) a query worker may hold
@@ -81,14 +89,61 @@ def _run_sparql(db: ox.Store, job: dict) -> Reply:
 
 
 def _run_saved(db: ox.Store, job: dict) -> Reply:
+    """A saved query; `limit` / `offset` (kg.server.http) page its rows, so an answer over
+    the row cap can be read a page at a time (X-KG-Total-Rows says how many there are)."""
     try:
         result = queries.run_saved(db, job["name"], job["params"])
     except UnknownNameError as exc:
         return Reply.error(400, str(exc), suggestions=exc.suggestions)
     except QueryError as exc:
         return Reply.error(400, str(exc))
-    hint = "narrow it with its parameters, or restart the server with a larger --max-rows"
-    return result_reply(result, job["accept"], job["max_rows"], hint)
+    headers = {}
+    limit, offset = job.get("limit"), job.get("offset") or 0
+    if result.boolean is None and result.triples is None and (limit is not None or offset):
+        total = len(result.rows)
+        result.rows = result.rows[offset:None if limit is None else offset + limit]
+        headers["X-KG-Total-Rows"] = str(total)
+    hint = "page it with limit and offset, narrow it with its parameters, or restart the server with a larger --max-rows"
+    reply = result_reply(result, job["accept"], job["max_rows"], hint)
+    reply.headers.update(headers)
+    return reply
+
+
+def _entity_rdf(db: ox.Store, job: dict) -> Reply:
+    """An entity as RDF (/entity with an RDF Accept): what the default graph says about
+    it and what points at it, under its canonical IRI (an alias redirects there)."""
+    try:
+        entity = queries.canonical(db, ox.NamedNode(job["iri"]))
+    except ValueError:
+        return Reply.error(400, f"{job['iri']!r} is not an IRI")
+    if entity.value != job["iri"]:
+        return Reply(303, "text/plain; charset=utf-8", b"", {"Location": job["location"] + entity.value})
+    default = ox.DefaultGraph()
+    triples = [ox.Triple(q.subject, q.predicate, q.object)
+               for pattern in ((entity, None, None), (None, None, entity))
+               for q in db.quads_for_pattern(*pattern, default)]
+    if not triples:
+        return Reply.error(404, f"the store says nothing about <{entity.value}>")
+    if len(triples) > job["max_rows"]:
+        return Reply.error(422, f"<{entity.value}> has more than {job['max_rows']} triples, this server's limit")
+    media = negotiate(job["accept"], GRAPH_TYPES)
+    return graph_reply(sorted(set(triples), key=str), media) if media else not_acceptable(GRAPH_TYPES)
+
+
+def _about(db: ox.Store, job: dict) -> Reply:
+    """The Service Description or VoID + DCAT, in the RDF syntax the client asks for."""
+    media = negotiate(job["accept"], GRAPH_TYPES)
+    if media is None:
+        return not_acceptable(GRAPH_TYPES)
+    describe = about.service_description if job["what"] == "service" else about.void_description
+    return graph_reply(describe(db, job["base"]), media, about.PREFIXES)
+
+
+def _dump(db: ox.Store, _job: dict) -> Reply:
+    """Every graph as N-Quads, the bytes `kg export -f nquads` writes (void:dataDump)."""
+    from kg import export
+
+    return Reply(200, "application/n-quads", export.export_bytes(db, "nquads"))
 
 
 def execute(db: ox.Store, job: dict) -> Reply:
@@ -97,11 +152,16 @@ def execute(db: ox.Store, job: dict) -> Reply:
         return _run_sparql(db, job)
     if job["kind"] == "saved":
         return _run_saved(db, job)
+    if job["kind"] in _JOBS:
+        return _JOBS[job["kind"]](db, job)
     if job["kind"] == "entity":  # the web page's entity pages (kg/web)
         from kg.web import pages
         status, content_type, body, headers = pages.entity_job(db, job)
         return Reply(status, content_type, body, headers)
     return Reply.error(500, f"unknown job kind {job['kind']!r}")
+
+
+_JOBS = {"entity_rdf": _entity_rdf, "about": _about, "dump": _dump}
 
 
 def _drop_network() -> bool:
