@@ -394,6 +394,7 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
             _add_default(db, merged, delta)
             if staged is not None and staged.lines is not None:
                 staged.lines.write_triples(None, ox.serialize(merged, format=ox.RdfFormat.N_TRIPLES))
+            del quads, small, merged  # in the store now: a 10,000-paper guide's ~0.5 GB
             watch.add("merge", clock() - start)
             # described before validation, so that the description is validated too
             start = clock()
@@ -404,6 +405,13 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                 staged.lines.write_triples(None, ox.serialize(described.triples, format=ox.RdfFormat.N_TRIPLES))
             db.flush()
             watch.add("describe", clock() - start)
+            if not add:
+                # the merge's bulk loads left new files: compacted for the same reasons as
+                # the collections' above (validation reads them; its workers' read-only
+                # views failed under a background compaction of a 10,000-paper guide's)
+                start = clock()
+                db.optimize()
+                watch.add("compact", clock() - start)
             stage_note("validating")
             if staged is not None:  # the store is complete: its export is written meanwhile
                 staged.start(db)
@@ -566,7 +574,7 @@ def _add_default(store: ox.Store, triples: Iterable[ox.Triple], delta: _Delta | 
     if delta is not None:
         store.extend(ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in delta.add(triples))
     else:
-        store.bulk_extend(ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in triples)
+        stores.bulk_extend(store, (ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in triples))
 
 
 def _typed(store: ox.Store, iri: str) -> bool:
