@@ -91,13 +91,17 @@ class Aliases:
 
 def canonical_quads(quads: Iterable[ox.Quad], aliases: Aliases) -> list[ox.Quad]:
     """The quads with every alias replaced by its canonical IRI, except the aliases a
-    schema:sameAs names (which say what the canonical IRI is also known as)."""
+    schema:sameAs names (which say what the canonical IRI is also known as). A quad
+    naming no alias is kept as it is, not copied (a big guide's are most of them)."""
     if not aliases:
         return list(quads)
     out = []
     for q in quads:
-        obj = q.object if q.predicate == SAME_AS else aliases(q.object)
-        out.append(ox.Quad(aliases(q.subject), q.predicate, obj, q.graph_name))
+        subject, obj = q.subject, q.object
+        new_subject = aliases(subject)
+        new_obj = obj if q.predicate == SAME_AS else aliases(obj)
+        out.append(q if new_subject is subject and new_obj is obj
+                   else ox.Quad(new_subject, q.predicate, new_obj, q.graph_name))
     return out
 
 

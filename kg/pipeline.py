@@ -384,7 +384,7 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                 rec = reconcile.Reconciliation((), threshold)
             aliases, alias_issues = rec.aliases(known=lambda iri: _typed(db, iri))
             recon = reconcile.map_reconciliation(rec, aliases)
-            staging.add(recon, bulk=False)
+            staging.add(recon, bulk=not add)
             issues.extend(rec.issues)
             issues.extend(alias_issues)
             watch.add("reconcile", clock() - start)
@@ -400,6 +400,7 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
             _add_default(db, merged, delta)
             if staged is not None and staged.lines is not None:
                 staged.lines.write_triples(None, ox.serialize(merged, format=ox.RdfFormat.N_TRIPLES))
+            del quads, small, merged  # in the store now: a 10,000-paper guide's ~0.5 GB
             watch.add("merge", clock() - start)
             # described before validation, so that the description is validated too
             start = clock()
@@ -410,6 +411,13 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
                 staged.lines.write_triples(None, ox.serialize(described.triples, format=ox.RdfFormat.N_TRIPLES))
             db.flush()
             watch.add("describe", clock() - start)
+            if not add:
+                # the merge's bulk loads left new files: compacted for the same reasons as
+                # the collections' above (validation reads them; its workers' read-only
+                # views failed under a background compaction of a 10,000-paper guide's)
+                start = clock()
+                db.optimize()
+                watch.add("compact", clock() - start)
             stage_note("validating")
             if staged is not None:  # the store is complete: its export is written meanwhile
                 staged.start(db)
@@ -565,9 +573,14 @@ def _stated_elsewhere(store: ox.Store, triple: ox.Triple, new: Sequence[ox.Named
 
 
 def _add_default(store: ox.Store, triples: Iterable[ox.Triple], delta: _Delta | None) -> None:
-    """Add triples to the default graph (the merge), noting the change for an --add."""
-    triples = delta.add(triples) if delta is not None else triples
-    store.extend(ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in triples)
+    """Add triples to the default graph (the merge), noting the change for an --add.
+    A fresh build bulk-loads them: one transaction of a 10,000-paper guide's merge
+    (~0.5 M triples) took minutes and over 1 GB, its cost per triple growing with
+    its size; the staging store is thrown away on failure anyway."""
+    if delta is not None:
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in delta.add(triples))
+    else:
+        stores.bulk_extend(store, (ox.Quad(t.subject, t.predicate, t.object, DEFAULT) for t in triples))
 
 
 def _typed(store: ox.Store, iri: str) -> bool:

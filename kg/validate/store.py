@@ -54,7 +54,10 @@ def stated_literals(triples: Iterable[ox.Triple | ox.Quad], also=None) -> Stated
         if quad.object != said:
             rewritten[said] = quad.object
     out: Stated = {}
-    said = {(t.subject, t.predicate, t.object) for t in triples}
+    # only a triple whose object is a stored form can say that form is stated as it is
+    # (a set of every triple held a 10,000-paper guide's merge at its peak: +0.3 GB)
+    stored_forms = set(rewritten.values())
+    said = {(t.subject, t.predicate, t.object) for t in triples if t.object in stored_forms}
     for t in triples:
         if t.object in rewritten:
             stored = rewritten[t.object]
