@@ -10,6 +10,9 @@ exits, lets go (`release`) or opens a newer one of the same store; a build remov
 old generation only when no reader pins it, else a later build does. RocksDB opens a
 store's files as queries need them: a query on a generation deleted under it did not
 fail, it allocated memory without end.
+
+`open_store(spec)` is the one way in, for a directory or a server URL; what it returns
+is a `Store` (below), which is all the layers above this one ask of a store.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
@@ -131,7 +135,32 @@ def exists(path: Path) -> bool:
     return (path / CURRENT).is_symlink() and (path / CURRENT).resolve().is_dir()
 
 
-def open_store(spec: str | os.PathLike | None = None) -> ox.Store:
+@runtime_checkable
+class Store(Protocol):
+    """What kg reads a store through: pyoxigraph's own read API, which an embedded
+    generation (a read-only pyoxigraph Store) has as it is and kg.remote.RemoteStore
+    implements over the SPARQL protocol. Queries (kg.sparql, kg.engines), exports
+    (kg.export), descriptions (kg.facts) and the server use only this. Writing is the
+    pipeline's: a new generation swapped in (`staging`) or, on a server, one update that
+    replaces kg's graphs (`RemoteStore.replace_graphs`); both are atomic."""
+
+    def query(self, query: str, *, prefixes: dict[str, str] | None = None,
+              substitutions: dict | None = None, default_graph=None, named_graphs=None):
+        """Solutions, a boolean or triples; parameters bound as RDF terms."""
+
+    def quads_for_pattern(self, subject, predicate, object, graph_name=None) -> Iterator[ox.Quad]:
+        """The quads matching a pattern (None: any), the default graph (the merge) included."""
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        """Each source's graph, the meta graph and the reconciliation graph."""
+
+    def contains_named_graph(self, graph: ox.NamedNode) -> bool: ...
+
+    def __len__(self) -> int:
+        """Quads in all graphs."""
+
+
+def open_store(spec: str | os.PathLike | None = None) -> Store:
     """The store a --store value names (None: KG_STORE, else .kg here): an embedded
     store's live generation read-only, pinned for this process, or a server's
     kg.remote.RemoteStore. Both answer pyoxigraph's read API (query with substitutions,

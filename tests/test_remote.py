@@ -589,3 +589,15 @@ def merge_meta() -> str:
     from kg.namespaces import base_iri
 
     return base_iri() + META_GRAPH
+
+
+def test_both_stores_are_the_one_store_interface(loaded_oxigraph, seed_store_path):
+    """open_store gives a kg.store.Store for a directory and for a server URL, and the
+    layers above read either the same way (issue 14, item 1)."""
+    from kg import facts
+
+    local, server = stores.open_store(seed_store_path), stores.open_store(loaded_oxigraph)
+    assert isinstance(local, stores.Store) and isinstance(server, stores.Store)
+    assert not isinstance(object(), stores.Store)
+    assert facts.stats(local) == facts.stats(server)
+    assert export.export_bytes(local, "nquads") == export.export_bytes(server, "nquads")

@@ -191,7 +191,7 @@ def test_construct_as_ntriples_and_json_ld(srv):
 def test_an_accept_it_cannot_serve_is_406(srv):
     message = assert_error(get(srv, PEOPLE, "image/png"), 406)
     assert "text/csv" in message
-    assert_error(get(srv, "ASK {}", "text/csv"), 406)
+    assert_error(get(srv, "ASK {}", "image/png"), 406)
     assert_error(get(srv, "CONSTRUCT WHERE { ?s ?p ?o }", "application/sparql-results+xml"), 406)
 
 
@@ -200,7 +200,8 @@ def test_syntax_error_is_400_with_the_parser_message(srv):
 
 
 def test_bad_requests_are_4xx_with_a_message(srv):
-    assert_error(call(srv, "/sparql"), 400)  # no query
+    assert_error(call(srv, "/sparql?query="), 400)  # an empty query (none at all: the service description)
+    assert_error(call(srv, "/sparql", data=b"", headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
     assert_error(call(srv, "/sparql?query=ASK%7B%7D&query=ASK%7B%7D"), 400)  # twice
     assert_error(call(srv, "/sparql", data=b"ASK {}", headers={"Content-Type": "text/x-unknown"}), 415)
     assert_error(call(srv, "/sparql", method="PUT", data=b"x"), 405)
