@@ -61,6 +61,11 @@ def _table(css: str, head: list[str], rows: list[list[str]], caption: str = "") 
             + f"</tr></thead><tbody>{body}</tbody></table>")
 
 
+def _fold(body: str, summary: str, folded: bool) -> str:
+    """A long table behind a <details> (the drawing above it says most of it)."""
+    return f"<details><summary>{_e(summary)}</summary>{body}</details>" if folded and body else body
+
+
 def _section(ident: str, title: str, body: str, empty: str = "") -> str:
     if not body and not empty:
         return ""
@@ -156,8 +161,9 @@ def person_sections(store: ox.Store, iri: str, name: str) -> str:
             + _section("chart", "Papers per year", chart)
             + _section("papers", "Papers", _table("papers", ["year", "title", "byline position", "topics"],
                                                   paper_rows))
-            + _section("coauthors", "Co-authors", drawing + more + _table("coauthors", ["co-author", "papers together"],
-                                                                          coauthor_rows), "No co-authors.")
+            + _section("coauthors", "Co-authors", drawing + more + _fold(
+                _table("coauthors", ["co-author", "papers together"], coauthor_rows),
+                f"All {len(coauthor_rows)} co-authors", len(coauthor_rows) > 20), "No co-authors.")
             + _section("topics", "Topics", _table("topics", ["topic", "papers"], topic_rows),
                        "None of these papers has a topic.")
             + _section("roles", "Matching roles", _roles(store, iri)))
