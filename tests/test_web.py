@@ -115,7 +115,8 @@ def test_person_page_shows_name_papers_and_provenance(srv):
     assert "Learning to generate answers with citations via factual consistency models" in page
     assert "<li>amazon-acl-2024-guide.txt:33</li>" in page
     assert "<li>amazon-acl-2024-guide.txt:100</li>" in page
-    assert "<script" not in page
+    # the only script is this server's app.js (sorting, search): nothing inline
+    assert page.count("<script") == 1 and '<script src="/static/app.js" defer></script>' in page
 
 
 def test_paper_page_links_its_authors_and_topic(srv):
@@ -214,3 +215,65 @@ def test_render_escapes_every_field():
         assert raw not in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "%22onmouseover%3D%22x" in page
+
+
+def test_overview_counts_and_sources(srv):
+    status, headers, body = fetch(srv, "/api/overview")
+    data = json.loads(body)
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    assert data["counts"]["papers"] == 33 and data["counts"]["people"] == 190
+    assert [s["file"] for s in data["sources"]] == ["amazon-acl-2024-guide.txt"]
+    assert data["sources"][0]["licence"] is None  # a guide: no Anthology licence
+    assert data["people"][0] == {"iri": BASE + "person/samson-tan", "label": "Samson Tan", "papers": 3}
+
+
+def test_anthology_licence_follows_the_year():
+    from kg.web.views import licence
+    assert licence("2024.acl.xml.gz") == "CC BY 4.0"
+    assert licence("2016.emnlp.xml") == "CC BY 4.0"
+    assert licence("2015.acl.xml.gz") == "CC BY-NC-SA 3.0"
+    assert licence("amazon-acl-2024-guide.txt") is None
+
+
+@pytest.mark.parametrize("text, first", [
+    ("karyp", ("person", "George Karypis")),
+    ("KARYPIS", ("person", "George Karypis")),
+    ("robustness", ("topic", "Model robustness")),
+    ("illusion of adversarial", ("paper", "Extreme miscalibration and the illusion of adversarial robustness")),
+])
+def test_suggestions(srv, text, first):
+    status, _, body = fetch(srv, "/api/suggest?q=" + urllib.parse.quote(text))
+    found = json.loads(body)
+    assert status == 200
+    assert (found[0]["kind"], found[0]["label"]) == first
+    assert found[0]["href"].startswith("/entity?iri=")
+
+
+def test_no_suggestions_for_nothing(srv):
+    assert json.loads(fetch(srv, "/api/suggest?q=")[2]) == []
+    assert json.loads(fetch(srv, "/api/suggest?q=zzqqxx")[2]) == []
+
+
+def test_person_page_draws_the_chart_and_the_network(srv):
+    _, _, page = fetch(srv, entity_url(BASE + "person/samson-tan"))
+    assert '<rect class="bar other" data-year="2024"' in page
+    assert page.count('<a class="node') == 11  # Samson Tan and 10 co-authors
+    assert f'<a class="node centre" href="{entity_url(BASE + "person/samson-tan")}"' in page
+    assert "2 of 6" in page and "4 of 5" in page and "3 of 4" in page
+
+
+def test_drawings_escape_labels():
+    from kg.web import draw
+    evil = '<script>alert(1)</script> & "x"'
+    svg = draw.network(draw.Node("a", evil, '/entity?iri="><script>', 1), [draw.Node("b", evil, "/b", 2)],
+                       [("a", "b", 2)], label=evil)
+    svg += draw.year_bars({2024: (1, 2)}, evil)
+    assert "<script>" not in svg and '"><script>' not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in svg
+
+
+def test_force_layout_is_the_same_every_time():
+    from kg.web.draw import force_layout
+    edges = [(0, i, 1) for i in range(1, 6)] + [(1, 2, 3)]
+    assert force_layout(6, edges) == force_layout(6, edges)
+    assert force_layout(6, edges)[0] == (0.0, 0.0)  # the centre stays put

@@ -265,6 +265,10 @@ class Handler(BaseHTTPRequestHandler):
         if path in ("/entity", "/api/entity"):
             self._allow("GET")
             return self._entity(url.query, "json" if path == "/api/entity" else "html")
+        if path in ("/api/overview", "/api/suggest"):  # the home page's numbers; search as you type
+            self._allow("GET")
+            job = {"kind": path[len("/api/"):], "q": _single(self._url_fields(url.query), "q")}
+            return self.server.pool.run(job, self.server.limits.timeout)
         # --- end web page ---
         if path == "/":
             self._allow("GET")

@@ -154,9 +154,9 @@ def execute(db: ox.Store, job: dict) -> Reply:
         return _run_saved(db, job)
     if job["kind"] in _JOBS:
         return _JOBS[job["kind"]](db, job)
-    if job["kind"] == "entity":  # the web page's entity pages (kg/web)
+    if job["kind"] in ("entity", "overview", "suggest"):  # the web page's (kg/web)
         from kg.web import pages
-        status, content_type, body, headers = pages.entity_job(db, job)
+        status, content_type, body, headers = pages.web_job(db, job)
         return Reply(status, content_type, body, headers)
     return Reply.error(500, f"unknown job kind {job['kind']!r}")
 

@@ -1,7 +1,9 @@
-"""Entity pages for `kg serve`: everything the store says about one IRI, as escaped HTML.
+"""Entity pages for `kg serve`: everything the store says about one IRI, as escaped HTML,
+with what a person, paper or topic page shows first (kg.web.views); and the JSON the home
+page asks for (overview, search suggestions).
 
-Runs in a query worker (it reads the store). No script on these pages; every value is
-escaped, so a label holding markup shows as text.
+Runs in a query worker (it reads the store). Every value is escaped, so a label holding
+markup shows as text; the only script is /static/app.js (sortable tables, the search box).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from kg.facts import Entity as Description
 from kg.facts import Fact, describe_iri, prefixed
 from kg.namespaces import PREFIXES, base_iri
 from kg.queries import ENTITY_KINDS, canonical, find_entity
+from kg.web import views
 
 HTML_TYPE = "text/html; charset=utf-8"
 ASSET_TYPES = {".html": HTML_TYPE, ".js": "text/javascript; charset=utf-8",
@@ -40,6 +43,19 @@ def asset(name: str) -> tuple[bytes, str] | None:
 def page_config() -> dict:
     """What app.js needs to know: the prefixes and the base of entity IRIs."""
     return {"prefixes": PREFIXES, "base": base_iri(), "kinds": list(ENTITY_KINDS)}
+
+
+def web_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
+    """A job for the web page: "entity" (entity_job), "overview" or "suggest" (JSON)."""
+    if job["kind"] == "entity":
+        return entity_job(store, job)
+    data = views.overview(store) if job["kind"] == "overview" else views.suggest(store, job.get("q") or "")
+    return 200, "application/json", json.dumps(data, ensure_ascii=False).encode("utf-8"), {}
+
+
+_SECTIONS = {"person": lambda store, d: views.person_sections(store, d.iri, d.label),
+             "paper": lambda store, d: views.paper_sections(store, d.iri),
+             "topic": lambda store, d: views.topic_sections(store, d.iri, d.label)}
 
 
 def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
@@ -73,7 +89,9 @@ def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, s
     if as_json:
         body = json.dumps(description.as_json(), ensure_ascii=False, indent=1).encode("utf-8")
         return 200, "application/json", body, {}
-    return 200, HTML_TYPE, render_entity(description).encode("utf-8"), dict(SECURITY_HEADERS)
+    sections = _SECTIONS.get(description.kind)
+    extra = sections(store, description) if sections else ""
+    return 200, HTML_TYPE, render_entity(description, extra).encode("utf-8"), dict(SECURITY_HEADERS)
 
 
 def _error(status: int, message: str, as_json: bool, links: list[tuple[str, str]] | None = None):
@@ -115,14 +133,18 @@ def _facts_table(facts: list[Fact], caption: str, css: str) -> str:
             f"<tbody>{rows}</tbody></table>")
 
 
-def render_entity(d: Description) -> str:
-    """The entity page: its facts both ways, each with its source files, and where the
-    sources read it."""
+def render_entity(d: Description, sections: str = "") -> str:
+    """The entity page: `sections` (already HTML: a person's papers, chart and network,
+    ...), then its facts both ways, each with its source files, and where the sources read it."""
     out = [f for f in d.facts if f.direction == "out"]
-    into = [f for f in d.facts if f.direction == "in"]
+    # byline slots (.../author/1) say nothing by their IRIs: the paper's sections list them by name
+    into = [f for f in d.facts if f.direction == "in"
+            and not (sections and d.kind == "paper" and f.predicate == "pro:relatesToDocument")]
     sources = "".join(f"<li>{_e(s)}</li>" for s in d.sources)
     main = (f'<header class="entity"><h1 id="label">{_e(d.label)}</h1>'
             f'<p><span class="kind" id="kind">{_e(d.kind)}</span> <code id="iri">{_e(d.iri)}</code></p></header>'
+            + sections
+            + ('<h2 id="facts">All facts</h2>' if sections else "")
             + _facts_table(out, "What it says", "out")
             + _facts_table(into, "What points to it", "in")
             + (f'<section id="provenance"><h2>Provenance</h2><ul class="sources">{sources}</ul></section>'
@@ -133,6 +155,9 @@ def render_entity(d: Description) -> str:
 def _page(title: str, main: str) -> str:
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-            f"<title>{_e(title)} · kg</title><link rel=\"stylesheet\" href=\"/static/style.css\"></head>"
-            "<body><nav><a href=\"/\">kg</a> · knowledge graph</nav>"
+            f"<title>{_e(title)} · kg</title><link rel=\"stylesheet\" href=\"/static/style.css\">"
+            "<script src=\"/static/app.js\" defer></script></head>"
+            "<body><nav><a href=\"/\">kg</a> · knowledge graph"
+            "<form class=\"search\" action=\"/entity\" role=\"search\"><input name=\"name\" type=\"search\" "
+            "placeholder=\"Search people, papers, topics\" aria-label=\"Search\" autocomplete=\"off\"></form></nav>"
             f"<main>{main}</main></body></html>\n")
