@@ -6,7 +6,6 @@ written into the query text; names are looked up case- and accent-insensitively.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,6 +13,7 @@ from importlib.resources import files
 
 import pyoxigraph as ox
 import yaml
+from rapidfuzz import fuzz, process
 
 from kg import engines
 from kg.errors import QueryError, UnknownNameError
@@ -88,7 +88,8 @@ def saved_queries() -> dict[str, SavedQuery]:
 def get_query(name: str) -> SavedQuery:
     queries = saved_queries()
     if name not in queries:
-        close = difflib.get_close_matches(name, queries, n=3)
+        close = [m for m, _, _ in process.extract(name, list(queries), scorer=fuzz.ratio, limit=3,
+                                                  score_cutoff=60)]
         hint = f"did you mean {', '.join(close)}?" if close else "list them with `kg queries`"
         raise QueryError(f"no saved query named {name!r}; {hint}")
     return queries[name]
@@ -208,11 +209,14 @@ def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
 
 
 def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
-    """Closest names, compared without case or accents."""
+    """Closest names, compared without case or accents. rapidfuzz's ratio is difflib's
+    measure (matching characters over both lengths) at ~75x the speed (bench/suggest.py);
+    names in reverse order break ties as difflib did, for the later name."""
     folded: dict[str, str] = {}
     for label in sorted(set(candidates)):
         folded.setdefault(fold(label), label)
-    close = difflib.get_close_matches(fold(text), list(folded), n=n, cutoff=0.6)
+    close = [m for m, _, _ in process.extract(fold(text), sorted(folded, reverse=True),
+                                              scorer=fuzz.ratio, limit=n, score_cutoff=60)]
     if not close:  # a part of a name: "lehmann" -> "Jens Lehmann"
         close = [f for f in folded if fold(text) in f][:n]
     return [folded[c] for c in close]

@@ -214,3 +214,13 @@ def test_results_json_is_the_w3c_format(seed_store):
         "http://www.w3.org/2001/XMLSchema#integer"))}
     csv_text = render.format_result(result, "csv")
     assert csv_text.splitlines()[0] == "topic,papers"
+
+
+def test_suggestions_are_fuzzy_and_fold_case_and_accents():
+    names = ["Jens Lehmann", "Samson Tan", "Son Tran", "Þórður Jónsson", "Tanya Goyal"]
+    assert queries.suggest("samson tann", names) == ["Samson Tan", "Son Tran"]
+    assert queries.suggest("thordur jonson", names) == ["Þórður Jónsson"]
+    assert queries.suggest("lehmann", names) == ["Jens Lehmann"]  # a part of a name
+    assert queries.suggest("zzzz", names) == []
+    with pytest.raises(QueryError, match="no saved query named 'discrepancy'; did you mean discrepancies"):
+        queries.get_query("discrepancy")
