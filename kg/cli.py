@@ -192,7 +192,8 @@ def list_queries(fmt: str) -> None:
 
     rows = []
     for q in queries.saved_queries().values():
-        params = ", ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default is not None else "")
+        params = ", ".join(f"{p.name}:{'|'.join(p.values) if p.values else p.type}"
+                           + (f"={p.default}" if p.default is not None else "")
                            for p in q.params)
         rows.append([q.name, q.summary, params])
     if fmt == "json":

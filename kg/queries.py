@@ -40,6 +40,7 @@ class Param:
     description: str
     default: str | None = None
     required: bool = False
+    values: tuple[str, ...] | None = None  # `values: [a, b]`: the only values it takes
 
 
 @dataclass(frozen=True)
@@ -66,9 +67,19 @@ def parse_header(name: str, text: str) -> SavedQuery:
         if kind not in ENTITY_KINDS + SCALAR_KINDS:
             raise QueryError(f"query {name}: parameter {spec.get('name')!r} has unknown type {kind!r}")
         default = spec.get("default")
+        values = spec.get("values")
+        if values is not None:
+            if kind not in SCALAR_KINDS or kind == "any" or not isinstance(values, list) or not values:
+                raise QueryError(f"query {name}: parameter {spec.get('name')!r}: values must be a "
+                                 "non-empty list, for an integer or string parameter")
+            values = tuple(str(v) for v in values)
+            if default is not None and str(default) not in values:
+                raise QueryError(f"query {name}: parameter {spec.get('name')!r}: its default "
+                                 f"{default!r} is not one of its values")
         params.append(Param(
             name=spec["name"], type=kind, description=spec.get("description", ""),
             default=None if default is None else str(default), required=bool(spec.get("required")),
+            values=values,
         ))
     return SavedQuery(name, str(meta.get("summary", "")).strip(), str(meta.get("description", "")).strip(),
                       tuple(params), text, meta.get("engine"))
@@ -111,6 +122,10 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
             if param.required:
                 raise QueryError(f"query {name} needs -p {param.name} VALUE ({param.description})")
             continue
+        if param.values is not None and value not in param.values:
+            # a value outside the list would match nothing: 0 rows that look like an answer
+            raise QueryError(f"parameter {param.name} of query {name} must be one of "
+                             f"{', '.join(param.values)}; not {value!r}")
         bindings[ox.Variable(param.name)] = bind(store, param, value)
     result = None
     if query.engine:  # the same answer, computed without SPARQL (see kg/engines.py)

@@ -333,3 +333,15 @@ def test_the_cli_starts_without_the_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_an_enumerated_parameter_refuses_other_values(built, runner):
+    out = run(runner, "query", "discrepancies", "-p", "kind", "bogus", store=built)
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert out.stderr == ("kg: error: parameter kind of query discrepancies must be one of "
+                          "author-missing-in-guide, author-missing-in-anthology, author-order, "
+                          "name-form, title; not 'bogus'\n")
+    assert run(runner, "query", "discrepancies", "-p", "kind", "title", store=built).exit_code == 0
+    listed = run(runner, "queries", "--format", "json")
+    kind = next(p for q in json.loads(listed.stdout) if q["name"] == "discrepancies" for p in q["params"])
+    assert kind["values"][-1] == "title"

@@ -224,3 +224,24 @@ def test_suggestions_are_fuzzy_and_fold_case_and_accents():
     assert queries.suggest("zzzz", names) == []
     with pytest.raises(QueryError, match="no saved query named 'discrepancy'; did you mean discrepancies"):
         queries.get_query("discrepancy")
+
+
+def test_enumerated_parameters_refuse_other_values(seed_store):
+    from kg.reconcile import DISCREPANCY_KINDS
+
+    assert queries.get_query("discrepancies").params[0].values == DISCREPANCY_KINDS
+    with pytest.raises(QueryError, match=r"must be one of author-missing-in-guide, .*, title; not 'bogus'"):
+        queries.run_saved(seed_store, "discrepancies", {"kind": "bogus"})
+    assert rows(seed_store, "discrepancies", kind="title") == []  # no Anthology in the seed store
+
+
+def test_values_in_a_header_are_checked():
+    head = "#+ summary: s\n#+ params:\n#+   - name: k\n#+     type: {type}\n#+     values: {values}\n"
+    q = queries.parse_header("q", head.format(type="string", values="[a, 2]") + "SELECT ?k {}")
+    assert q.params[0].values == ("a", "2")
+    with pytest.raises(QueryError, match="values must be a non-empty list"):
+        queries.parse_header("q", head.format(type="person", values="[a]"))
+    with pytest.raises(QueryError, match="values must be a non-empty list"):
+        queries.parse_header("q", head.format(type="string", values="[]"))
+    with pytest.raises(QueryError, match="its default 'c' is not one of its values"):
+        queries.parse_header("q", head.format(type="string", values="[a, b]") + "#+     default: c\n")
