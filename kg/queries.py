@@ -16,13 +16,14 @@ import yaml
 from rapidfuzz import fuzz, process
 
 from kg import engines
-from kg.errors import QueryError, UnknownNameError
+from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
 from kg.names import fold, name_key
-from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD
+from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD, mint
 from kg.sparql import Result, run_sparql
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
 SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
+_PLURALS = {"person": "people", "paper": "papers", "topic": "topics", "role": "roles"}
 
 # label index per kind: ?e ?label, most specific labels first
 _LABELS = {
@@ -167,13 +168,35 @@ _LABEL_INDEX = {
 }
 
 
+_RELATIVE = re.compile(r"[a-z][a-z-]*/\S+")  # person/samson-tan: an IRI under mint("")
+_PREFIXED = re.compile(r"([a-z][a-z0-9]*):(\S+)")
+
+
+def expand_iri(text: str) -> str | None:
+    """The IRI `text` writes, if it writes one: <IRI>, a full http(s) IRI, a prefixed name
+    (schema:x) or a path under the entity base (role/applied-scientist-428df6c5), as
+    `kg show` prints them; None for a name."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if text.startswith(("http://", "https://")):
+        return text if " " not in text else None
+    if _RELATIVE.fullmatch(text):
+        return mint("") + text
+    prefixed = _PREFIXED.fullmatch(text)
+    if prefixed and prefixed[1] in PREFIXES:
+        return PREFIXES[prefixed[1]] + prefixed[2]
+    return None
+
+
 def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]:
     """The entities of `kind` with `text`, as given, as a label or as their IRI: index
     lookups, where a SPARQL query with the label bound reads every label."""
     cls, props = _LABEL_INDEX[kind]
-    if text.startswith(("http://", "https://")):
+    iri = expand_iri(text)
+    if iri is not None:
         try:
-            candidates = {canonical(store, ox.NamedNode(text))}
+            candidates = {canonical(store, ox.NamedNode(iri))}
         except ValueError:
             return set()
     else:
@@ -194,33 +217,31 @@ def canonical(store: ox.Store, iri: ox.NamedNode) -> ox.NamedNode:
 
 
 def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
-    """The entity of `kind` ("any" for all kinds) whose name or alias matches `text`.
+    """The entity of `kind` ("any" for all kinds) whose name, alias or IRI matches `text`.
 
     Case, accents, dots and hyphens are ignored; failing that, a unique entity whose
-    label contains the text (at least 4 characters) is taken.
+    label contains the text (at least 4 characters) is taken. A name several entities
+    share raises AmbiguousNameError with their IRIs: each IRI then selects one.
     """
     kinds = ENTITY_KINDS if kind == "any" else (kind,)
     exact = sorted({e.value for k in kinds for e in exactly_labelled(store, k, text)})
     if len(exact) == 1:  # an index lookup; the scan below reads every label
         return ox.NamedNode(exact[0])
-    index = [(e, label) for k in kinds for e, label in labels(store, k)]
-    if text.startswith(("http://", "https://")):
-        merged = canonical(store, ox.NamedNode(text)).value
-        if any(e.value == merged for e, _ in index):
-            return ox.NamedNode(merged)
+    index = [(k, e, label) for k in kinds for e, label in labels(store, k)]
     key = name_key(text)
-    hits = sorted({e.value for e, label in index if name_key(label) == key})
+    hits = sorted({e.value for _, e, label in index if name_key(label) == key})
     if not hits and len(key) >= 4:
-        hits = sorted({e.value for e, label in index if key in name_key(label)})
+        hits = sorted({e.value for _, e, label in index if key in name_key(label)})
         if len(hits) > 1:
             hits = []  # a fragment that fits several is no answer: suggest instead
     if len(hits) == 1:
         return ox.NamedNode(hits[0])
     if len(hits) > 1:
-        raise QueryError(f"{text!r} names {len(hits)} entities ({', '.join(hits)}); "
-                         "use a longer name or the IRI")
+        found = {k for k, e, _ in index if e.value in hits}
+        what = _PLURALS[found.pop()] if len(found) == 1 else "entities"
+        raise AmbiguousNameError(text, hits, what)
     what = "person, paper, topic or role" if kind == "any" else kind
-    raise UnknownNameError(what, text, suggest(text, [label for _, label in index]))
+    raise UnknownNameError(what, text, suggest(text, [label for _, _, label in index]))
 
 
 def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
