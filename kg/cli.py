@@ -192,7 +192,8 @@ def list_queries(fmt: str) -> None:
 
     rows = []
     for q in queries.saved_queries().values():
-        params = ", ".join(f"{p.name}:{p.type}" + (f"={p.default}" if p.default is not None else "")
+        params = ", ".join(f"{p.name}:{'|'.join(p.values) if p.values else p.type}"
+                           + (f"={p.default}" if p.default is not None else "")
                            for p in q.params)
         rows.append([q.name, q.summary, params])
     if fmt == "json":
@@ -309,13 +310,32 @@ def stats(fmt: str, store: str | None) -> None:
 
 @main.command()
 @click.argument("text")
+@click.option("--pick", type=click.IntRange(min=1), default=None, metavar="N",
+              help="When TEXT names several entities: the one numbered N in their list.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_store_option
-def show(text: str, fmt: str, store: str | None) -> None:
-    """Everything known about a person, paper, topic or role named TEXT."""
-    from kg import facts
+def show(text: str, pick: int | None, fmt: str, store: str | None) -> None:
+    """Everything known about a person, paper, topic or role named TEXT, or about an IRI.
 
-    entity = facts.describe(stores.open_store(store), text)
+    A name several entities share lists them on standard output, numbered, each with
+    what tells it apart and its IRI, and exits 2: give --pick N or the IRI.
+    """
+    from kg import facts
+    from kg.errors import AmbiguousNameError
+
+    db = stores.open_store(store)
+    try:
+        entity = facts.describe(db, text, pick)
+    except AmbiguousNameError as exc:
+        found = facts.candidates(db, exc.candidates)
+        if fmt == "json":
+            click.echo(json.dumps({"name": text, "candidates": [c.__dict__ for c in found]},
+                                  indent=1, ensure_ascii=False))
+        else:
+            for c in found:
+                click.echo(f"{c.number}. {c.label}  ({c.kind})  {c.iri}" + (f"\n   {c.detail}" if c.detail else ""))
+        raise KGError(f"{text!r} names {len(found)} {exc.what} (listed on standard output); choose one with "
+                      f"--pick N (1-{len(found)}) or give its IRI") from None
     if fmt == "json":
         click.echo(json.dumps(entity.as_json(), indent=1, ensure_ascii=False))
         return

@@ -3,7 +3,8 @@
     KGError                      exit code 2 in the CLI, one line on stderr
     ├── SourceError(path, line)  an input file that cannot be read as expected
     ├── QueryError               a saved or ad-hoc query that cannot run
-    │   └── UnknownNameError     a name that matches nothing (with suggestions)
+    │   ├── UnknownNameError     a name that matches nothing (with suggestions)
+    │   └── AmbiguousNameError   a name that matches several entities (with their IRIs)
     ├── StoreError               the store is missing, locked or unusable
     └── ExportError              an export that cannot be written
 
@@ -70,6 +71,18 @@ class UnknownNameError(QueryError):
             else f"list them with `kg query {kind}s`"
         )
         super().__init__(f"no {kind} named {name!r}; {hint}")
+
+
+class AmbiguousNameError(QueryError):
+    """A name matches several entities: each is named by its IRI, which selects it."""
+
+    def __init__(self, name: str, candidates: list[str], what: str = "entities"):
+        self.name = name
+        self.candidates = candidates  # IRIs, in the order `kg show --pick N` counts them
+        self.what = what  # the plural: "roles", "people", "entities"
+        super().__init__(f"{name!r} names {len(candidates)} {what}: "
+                         + ", ".join(f"<{iri}>" for iri in candidates)
+                         + "; give the IRI of the one you mean")
 
 
 class StoreError(KGError):

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
-from kg.errors import QueryError
+from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
+from kg.names import fold
 from kg.namespaces import PREFIXES, mint
-from kg.queries import canonical, find_entity
+from kg.queries import canonical, expand_iri, find_entity
 
 _COUNTS = """
 SELECT
@@ -93,12 +95,155 @@ _LABEL_PREDICATES = ("schema:name", "skos:prefLabel", "schema:title", "kg:fileNa
                      "rdfs:label", "dcterms:title", "schema:caption")
 
 
-def describe(store: ox.Store, text: str) -> Entity:
-    """Everything known about the person, paper, topic or role named `text`."""
-    entity = describe_iri(store, find_entity(store, "any", text).value)
+def describe(store: ox.Store, text: str, pick: int | None = None) -> Entity:
+    """Everything known about the person, paper, topic or role named `text`, or about
+    the IRI it writes. A name several entities share raises AmbiguousNameError unless
+    `pick` says which of them (1 for the first of `candidates`)."""
+    try:
+        iri = find_entity(store, "any", text).value
+    except AmbiguousNameError as exc:
+        if pick is None:
+            raise
+        if pick > len(exc.candidates):
+            raise QueryError(f"{text!r} names {len(exc.candidates)} {exc.what}; pick 1 to "
+                             f"{len(exc.candidates)}, not {pick}") from None
+        iri = exc.candidates[pick - 1]
+    except UnknownNameError:
+        iri = _qualified(store, text) or expand_iri(text)
+        # an IRI the store describes, of any kind (a posting, a place) is shown too
+        entity = describe_iri(store, iri) if iri else None
+        if entity is None:
+            raise
+        return entity
+    else:
+        if pick not in (None, 1):
+            raise QueryError(f"{text!r} names one entity; there is no pick {pick}")
+    entity = describe_iri(store, iri)
     if entity is None:  # pragma: no cover - find_entity found it in the default graph
         raise QueryError(f"the store says nothing about {text!r}")
     return entity
+
+
+_QUALIFIED = re.compile(r"(.+?)\s*\(([^()]+)\)\s*")
+
+
+def _qualified(store: ox.Store, text: str) -> str | None:
+    """"Applied Scientist (AGI)": a shared name and, in brackets, words of what tells one
+    of its entities apart (as `candidates` words it): that entity's IRI, if only one fits."""
+    match = _QUALIFIED.fullmatch(text)
+    if not match:
+        return None
+    try:
+        find_entity(store, "any", match[1])
+        return None
+    except AmbiguousNameError as exc:
+        words = fold(match[2])
+        fits = [c.iri for c in candidates(store, exc.candidates) if words in fold(c.detail)]
+        return fits[0] if len(fits) == 1 else None
+    except UnknownNameError:
+        return None
+
+
+@dataclass
+class Candidate:
+    """One of the entities a shared name names, with what tells it apart."""
+
+    number: int  # what --pick N counts
+    iri: str  # what selects it for good
+    kind: str
+    label: str
+    detail: str
+
+
+def candidates(store: ox.Store, iris: list[str]) -> list[Candidate]:
+    """The entities of an ambiguous name, numbered in the given order, each with the facts
+    that tell them apart: a role's team, places and postings; a person's papers, years
+    and co-authors; a paper's year, venue, first author and identifier."""
+    out = []
+    for number, iri in enumerate(iris, 1):
+        node = ox.NamedNode(iri)
+        kind = _kind(store, node)
+        label = next((q.object.value for q in store.quads_for_pattern(
+            node, ox.NamedNode(PREFIXES["schema"] + "name"), None, ox.DefaultGraph())), iri)
+        detail = {"role": _role_detail, "person": _person_detail, "paper": _paper_detail}.get(
+            kind, lambda _s, _n: "")(store, node)
+        out.append(Candidate(number, iri, kind, label, detail))
+    return out
+
+
+_ROLE_DETAIL = """
+SELECT ?e ?team ?place (COUNT(DISTINCT ?job) AS ?n) (MIN(?line) AS ?first) (MAX(?line) AS ?last)
+WHERE { ?job schema:relevantOccupation ?e ; schema:jobLocation/schema:name ?place .
+        OPTIONAL { ?job schema:employmentUnit/schema:name ?team }
+        OPTIONAL { ?job kg:sourceLine ?line } }
+GROUP BY ?e ?team ?place ORDER BY DESC(?n) ?place"""
+
+_PERSON_PAPERS = """
+SELECT ?e ?title ?year WHERE { ?paper schema:author ?e ; schema:name ?title
+                            OPTIONAL { ?paper schema:datePublished ?year } }
+ORDER BY ?year ?title"""
+
+_PERSON_COAUTHORS = """
+SELECT ?e ?name (COUNT(DISTINCT ?paper) AS ?n)
+WHERE { ?paper schema:author ?e, ?other . FILTER(?other != ?e) ?other schema:name ?name }
+GROUP BY ?e ?name ORDER BY DESC(?n) ?name LIMIT 4"""
+
+_PAPER_DETAIL = """
+SELECT ?e (SAMPLE(?year) AS ?y) (SAMPLE(COALESCE(?event, ?volume)) AS ?v) (SAMPLE(?id) AS ?i)
+       (MIN(?first) AS ?f)
+WHERE { OPTIONAL { ?e schema:datePublished ?year }
+        OPTIONAL { ?e kg:presentedAt/schema:name ?event }
+        OPTIONAL { ?e schema:isPartOf/schema:name ?volume }
+        OPTIONAL { ?e schema:identifier ?id }
+        OPTIONAL { ?slot pro:relatesToDocument ?e ; schema:position 1 ; pro:isHeldBy/schema:name ?first } }
+GROUP BY ?e"""
+
+
+def _rows(store: ox.Store, query: str, node: ox.NamedNode) -> list:
+    """The rows of a query about one entity, bound as ?e (so each query projects ?e)."""
+    return list(store.query(query, prefixes=PREFIXES, substitutions={ox.Variable("e"): node}))
+
+
+def _role_detail(store: ox.Store, node: ox.NamedNode) -> str:
+    rows = _rows(store, _ROLE_DETAIL, node)
+    teams = sorted({r["team"].value for r in rows if r["team"]})
+    places = ", ".join(r["place"].value + (f" ({r['n'].value})" if int(r["n"].value) > 1 else "")
+                       for r in rows)
+    postings = sum(int(r["n"].value) for r in rows)
+    lines = [int(r[k].value) for r in rows for k in ("first", "last") if r[k]]
+    parts = [f"team {', '.join(teams)}" if teams else "",
+             f"{postings} posting{'s' if postings != 1 else ''} in {places}" if rows else "",
+             (f"guide lines {min(lines)}-{max(lines)}" if min(lines) != max(lines)
+              else f"guide line {lines[0]}") if lines else ""]
+    return "; ".join(p for p in parts if p)
+
+
+def _person_detail(store: ox.Store, node: ox.NamedNode) -> str:
+    papers = _rows(store, _PERSON_PAPERS, node)
+    if not papers:
+        return "no papers"
+    years = sorted({r["year"].value for r in papers if r["year"]})
+    title = _short(papers[0]["title"].value)
+    more = f" and {len(papers) - 1} more" if len(papers) > 1 else ""
+    coauthors = [r["name"].value for r in _rows(store, _PERSON_COAUTHORS, node)]
+    with_ = (f"; with {', '.join(coauthors[:3])}{' and others' if len(coauthors) > 3 else ''}"
+             if coauthors else "")
+    return (f"{len(papers)} paper{'s' if len(papers) != 1 else ''} ({', '.join(years) or 'no year'}): "
+            f"{title!r}{more}{with_}")
+
+
+def _paper_detail(store: ox.Store, node: ox.NamedNode) -> str:
+    row = next(iter(_rows(store, _PAPER_DETAIL, node)), None)
+    if row is None:  # pragma: no cover - an aggregate always answers one row
+        return ""
+    parts = [row["y"].value if row["y"] else "", _short(row["v"].value) if row["v"] else "",
+             f"first author {row['f'].value}" if row["f"] else "",
+             row["i"].value if row["i"] else ""]
+    return "; ".join(p for p in parts if p)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def describe_iri(store: ox.Store, iri: str) -> Entity | None:

@@ -6,7 +6,6 @@ written into the query text; names are looked up case- and accent-insensitively.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,15 +13,17 @@ from importlib.resources import files
 
 import pyoxigraph as ox
 import yaml
+from rapidfuzz import fuzz, process
 
 from kg import engines
-from kg.errors import QueryError, UnknownNameError
+from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
 from kg.names import fold, name_key
-from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD
+from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD, mint
 from kg.sparql import Result, run_sparql
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
 SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
+_PLURALS = {"person": "people", "paper": "papers", "topic": "topics", "role": "roles"}
 
 # label index per kind: ?e ?label, most specific labels first
 _LABELS = {
@@ -40,6 +41,7 @@ class Param:
     description: str
     default: str | None = None
     required: bool = False
+    values: tuple[str, ...] | None = None  # `values: [a, b]`: the only values it takes
 
 
 @dataclass(frozen=True)
@@ -66,9 +68,19 @@ def parse_header(name: str, text: str) -> SavedQuery:
         if kind not in ENTITY_KINDS + SCALAR_KINDS:
             raise QueryError(f"query {name}: parameter {spec.get('name')!r} has unknown type {kind!r}")
         default = spec.get("default")
+        values = spec.get("values")
+        if values is not None:
+            if kind not in SCALAR_KINDS or kind == "any" or not isinstance(values, list) or not values:
+                raise QueryError(f"query {name}: parameter {spec.get('name')!r}: values must be a "
+                                 "non-empty list, for an integer or string parameter")
+            values = tuple(str(v) for v in values)
+            if default is not None and str(default) not in values:
+                raise QueryError(f"query {name}: parameter {spec.get('name')!r}: its default "
+                                 f"{default!r} is not one of its values")
         params.append(Param(
             name=spec["name"], type=kind, description=spec.get("description", ""),
             default=None if default is None else str(default), required=bool(spec.get("required")),
+            values=values,
         ))
     return SavedQuery(name, str(meta.get("summary", "")).strip(), str(meta.get("description", "")).strip(),
                       tuple(params), text, meta.get("engine"))
@@ -85,10 +97,16 @@ def saved_queries() -> dict[str, SavedQuery]:
     return out
 
 
+def close_query_names(name: str) -> list[str]:
+    """The saved queries whose names are closest to `name` (for "did you mean")."""
+    return [m for m, _, _ in process.extract(name, list(saved_queries()), scorer=fuzz.ratio, limit=3,
+                                             score_cutoff=60)]
+
+
 def get_query(name: str) -> SavedQuery:
     queries = saved_queries()
     if name not in queries:
-        close = difflib.get_close_matches(name, queries, n=3)
+        close = close_query_names(name)
         hint = f"did you mean {', '.join(close)}?" if close else "list them with `kg queries`"
         raise QueryError(f"no saved query named {name!r}; {hint}")
     return queries[name]
@@ -110,6 +128,10 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
             if param.required:
                 raise QueryError(f"query {name} needs -p {param.name} VALUE ({param.description})")
             continue
+        if param.values is not None and value not in param.values:
+            # a value outside the list would match nothing: 0 rows that look like an answer
+            raise QueryError(f"parameter {param.name} of query {name} must be one of "
+                             f"{', '.join(param.values)}; not {value!r}")
         bindings[ox.Variable(param.name)] = bind(store, param, value)
     result = None
     if query.engine:  # the same answer, computed without SPARQL (see kg/engines.py)
@@ -151,13 +173,35 @@ _LABEL_INDEX = {
 }
 
 
+_RELATIVE = re.compile(r"[a-z][a-z-]*/\S+")  # person/samson-tan: an IRI under mint("")
+_PREFIXED = re.compile(r"([a-z][a-z0-9]*):(\S+)")
+
+
+def expand_iri(text: str) -> str | None:
+    """The IRI `text` writes, if it writes one: <IRI>, a full http(s) IRI, a prefixed name
+    (schema:x) or a path under the entity base (role/applied-scientist-428df6c5), as
+    `kg show` prints them; None for a name."""
+    text = text.strip()
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1]
+    if text.startswith(("http://", "https://")):
+        return text if " " not in text else None
+    if _RELATIVE.fullmatch(text):
+        return mint("") + text
+    prefixed = _PREFIXED.fullmatch(text)
+    if prefixed and prefixed[1] in PREFIXES:
+        return PREFIXES[prefixed[1]] + prefixed[2]
+    return None
+
+
 def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]:
     """The entities of `kind` with `text`, as given, as a label or as their IRI: index
     lookups, where a SPARQL query with the label bound reads every label."""
     cls, props = _LABEL_INDEX[kind]
-    if text.startswith(("http://", "https://")):
+    iri = expand_iri(text)
+    if iri is not None:
         try:
-            candidates = {canonical(store, ox.NamedNode(text))}
+            candidates = {canonical(store, ox.NamedNode(iri))}
         except ValueError:
             return set()
     else:
@@ -178,41 +222,42 @@ def canonical(store: ox.Store, iri: ox.NamedNode) -> ox.NamedNode:
 
 
 def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
-    """The entity of `kind` ("any" for all kinds) whose name or alias matches `text`.
+    """The entity of `kind` ("any" for all kinds) whose name, alias or IRI matches `text`.
 
     Case, accents, dots and hyphens are ignored; failing that, a unique entity whose
-    label contains the text (at least 4 characters) is taken.
+    label contains the text (at least 4 characters) is taken. A name several entities
+    share raises AmbiguousNameError with their IRIs: each IRI then selects one.
     """
     kinds = ENTITY_KINDS if kind == "any" else (kind,)
     exact = sorted({e.value for k in kinds for e in exactly_labelled(store, k, text)})
     if len(exact) == 1:  # an index lookup; the scan below reads every label
         return ox.NamedNode(exact[0])
-    index = [(e, label) for k in kinds for e, label in labels(store, k)]
-    if text.startswith(("http://", "https://")):
-        merged = canonical(store, ox.NamedNode(text)).value
-        if any(e.value == merged for e, _ in index):
-            return ox.NamedNode(merged)
+    index = [(k, e, label) for k in kinds for e, label in labels(store, k)]
     key = name_key(text)
-    hits = sorted({e.value for e, label in index if name_key(label) == key})
+    hits = sorted({e.value for _, e, label in index if name_key(label) == key})
     if not hits and len(key) >= 4:
-        hits = sorted({e.value for e, label in index if key in name_key(label)})
+        hits = sorted({e.value for _, e, label in index if key in name_key(label)})
         if len(hits) > 1:
             hits = []  # a fragment that fits several is no answer: suggest instead
     if len(hits) == 1:
         return ox.NamedNode(hits[0])
     if len(hits) > 1:
-        raise QueryError(f"{text!r} names {len(hits)} entities ({', '.join(hits)}); "
-                         "use a longer name or the IRI")
+        found = {k for k, e, _ in index if e.value in hits}
+        what = _PLURALS[found.pop()] if len(found) == 1 else "entities"
+        raise AmbiguousNameError(text, hits, what)
     what = "person, paper, topic or role" if kind == "any" else kind
-    raise UnknownNameError(what, text, suggest(text, [label for _, label in index]))
+    raise UnknownNameError(what, text, suggest(text, [label for _, _, label in index]))
 
 
 def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
-    """Closest names, compared without case or accents."""
+    """Closest names, compared without case or accents. rapidfuzz's ratio is difflib's
+    measure (matching characters over both lengths) at ~75x the speed (bench/suggest.py);
+    names in reverse order break ties as difflib did, for the later name."""
     folded: dict[str, str] = {}
     for label in sorted(set(candidates)):
         folded.setdefault(fold(label), label)
-    close = difflib.get_close_matches(fold(text), list(folded), n=n, cutoff=0.6)
+    close = [m for m, _, _ in process.extract(fold(text), sorted(folded, reverse=True),
+                                              scorer=fuzz.ratio, limit=n, score_cutoff=60)]
     if not close:  # a part of a name: "lehmann" -> "Jens Lehmann"
         close = [f for f in folded if fold(text) in f][:n]
     return [folded[c] for c in close]

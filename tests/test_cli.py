@@ -333,3 +333,74 @@ def test_the_cli_starts_without_the_heavy_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          check=True).stdout.strip()
     assert out == "[]"
+
+
+# the guide's two "Applied Scientist" roles: lines 165 (Bellevue) and 167-179 (Boston,
+# seven times) are the AGI team's listings, line 183 (Seattle) the Item and Relationship
+# Platform's
+AGI_ROLE = "https://w3id.org/kg/id/role/applied-scientist-428df6c5"
+IRP_ROLE = "https://w3id.org/kg/id/role/applied-scientist-42fe80e4"
+
+
+def test_an_ambiguous_name_lists_numbered_candidates_with_their_iris(built, runner):
+    out = run(runner, "show", "Applied Scientist", store=built)
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert out.stdout.splitlines() == [
+        f"1. Applied Scientist  (role)  {AGI_ROLE}",
+        ("   team Artificial General Intelligence (AGI); 8 postings in Boston, MA, US (7), "
+         "Bellevue, WA, US; guide lines 165-179"),
+        f"2. Applied Scientist  (role)  {IRP_ROLE}",
+        "   team Item and Relationship Platform; 1 posting in Seattle, WA, US; guide line 183"]
+    assert out.stderr == ("kg: error: 'Applied Scientist' names 2 roles (listed on standard output); "
+                          "choose one with --pick N (1-2) or give its IRI\n")
+    js = run(runner, "show", "applied scientist", "--format", "json", store=built)
+    assert js.exit_code == 2
+    assert [(c["number"], c["iri"]) for c in json.loads(js.stdout)["candidates"]] == [
+        (1, AGI_ROLE), (2, IRP_ROLE)]
+
+
+@pytest.mark.parametrize(("number", "iri"), [(1, AGI_ROLE), (2, IRP_ROLE)])
+def test_pick_and_every_iri_form_select_each_candidate(built, runner, number, iri):
+    picked = run(runner, "show", "Applied Scientist", "--pick", str(number), store=built)
+    assert picked.exit_code == 0
+    assert picked.stdout.splitlines()[:2] == ["Applied Scientist  (role)", f"<{iri}>"]
+    relative = iri.removeprefix("https://w3id.org/kg/id/")
+    for form in (iri, f"<{iri}>", relative):
+        assert run(runner, "show", form, store=built).stdout == picked.stdout, form
+
+
+def test_a_bracketed_qualifier_or_a_posting_iri_reaches_one_role(built, runner):
+    agi = run(runner, "show", "Applied Scientist (AGI)", store=built)
+    assert agi.exit_code == 0 and agi.stdout.splitlines()[1] == f"<{AGI_ROLE}>"
+    irp = run(runner, "show", "applied scientist (Item and Relationship Platform)", store=built)
+    assert irp.stdout.splitlines()[1] == f"<{IRP_ROLE}>"
+    posting = run(runner, "show", "role/applied-scientist-42fe80e4/posting/us-wa-seattle/1", store=built)
+    assert posting.exit_code == 0 and posting.stdout.startswith("Applied Scientist  (posting)")
+
+
+def test_a_pick_out_of_range_is_exit_2(built, runner):
+    over = run(runner, "show", "Applied Scientist", "--pick", "3", store=built)
+    assert over.exit_code == 2
+    assert over.stderr == "kg: error: 'Applied Scientist' names 2 roles; pick 1 to 2, not 3\n"
+    unique = run(runner, "show", "Samson Tan", "--pick", "2", store=built)
+    assert unique.exit_code == 2 and "names one entity" in unique.stderr
+    assert run(runner, "show", "Samson Tan", "--pick", "1", store=built).exit_code == 0
+
+
+def test_show_suggests_close_names(built, runner):
+    out = run(runner, "show", "Samson Tann", store=built)
+    assert out.exit_code == 2
+    assert out.stderr == ("kg: error: no person, paper, topic or role named 'Samson Tann'; "
+                          "did you mean 'Samson Tan'?\n")
+
+
+def test_an_enumerated_parameter_refuses_other_values(built, runner):
+    out = run(runner, "query", "discrepancies", "-p", "kind", "bogus", store=built)
+    assert out.exit_code == 2 and "Traceback" not in out.output
+    assert out.stderr == ("kg: error: parameter kind of query discrepancies must be one of "
+                          "author-missing-in-guide, author-missing-in-anthology, author-order, "
+                          "name-form, title; not 'bogus'\n")
+    assert run(runner, "query", "discrepancies", "-p", "kind", "title", store=built).exit_code == 0
+    listed = run(runner, "queries", "--format", "json")
+    kind = next(p for q in json.loads(listed.stdout) if q["name"] == "discrepancies" for p in q["params"])
+    assert kind["values"][-1] == "title"

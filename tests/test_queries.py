@@ -11,7 +11,8 @@ import pytest
 from conftest import SEED
 
 from kg import queries, render
-from kg.errors import QueryError, UnknownNameError
+from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
+from kg.namespaces import mint
 from kg.sources.guide import read_guide
 
 
@@ -214,3 +215,73 @@ def test_results_json_is_the_w3c_format(seed_store):
         "http://www.w3.org/2001/XMLSchema#integer"))}
     csv_text = render.format_result(result, "csv")
     assert csv_text.splitlines()[0] == "topic,papers"
+
+
+def test_enumerated_parameters_refuse_other_values(seed_store):
+    from kg.reconcile import DISCREPANCY_KINDS
+
+    assert queries.get_query("discrepancies").params[0].values == DISCREPANCY_KINDS
+    with pytest.raises(QueryError, match=r"must be one of author-missing-in-guide, .*, title; not 'bogus'"):
+        queries.run_saved(seed_store, "discrepancies", {"kind": "bogus"})
+    assert rows(seed_store, "discrepancies", kind="title") == []  # no Anthology in the seed store
+
+
+def test_values_in_a_header_are_checked():
+    head = "#+ summary: s\n#+ params:\n#+   - name: k\n#+     type: {type}\n#+     values: {values}\n"
+    q = queries.parse_header("q", head.format(type="string", values="[a, 2]") + "SELECT ?k {}")
+    assert q.params[0].values == ("a", "2")
+    with pytest.raises(QueryError, match="values must be a non-empty list"):
+        queries.parse_header("q", head.format(type="person", values="[a]"))
+    with pytest.raises(QueryError, match="values must be a non-empty list"):
+        queries.parse_header("q", head.format(type="string", values="[]"))
+    with pytest.raises(QueryError, match="its default 'c' is not one of its values"):
+        queries.parse_header("q", head.format(type="string", values="[a, b]") + "#+     default: c\n")
+
+
+def test_suggestions_are_fuzzy_and_fold_case_and_accents():
+    names = ["Jens Lehmann", "Samson Tan", "Son Tran", "Þórður Jónsson", "Tanya Goyal"]
+    assert queries.suggest("samson tann", names) == ["Samson Tan", "Son Tran"]
+    assert queries.suggest("thordur jonson", names) == ["Þórður Jónsson"]
+    assert queries.suggest("lehmann", names) == ["Jens Lehmann"]  # a part of a name
+    assert queries.suggest("zzzz", names) == []
+    with pytest.raises(QueryError, match="no saved query named 'discrepancy'; did you mean discrepancies"):
+        queries.get_query("discrepancy")
+
+
+# Names the default build gives several entities: two Anthology people without an id
+# and with one (Cong Liu: 2024.findings lines 11013 and 14155, 2024.acl line 6382 as
+# cong-liu-ucr; Li Zhang), the guide's Leonardo Ribeiro and the Anthology's Leonardo
+# F. R. Ribeiro, and one paper the Anthology lists twice (2024.acl-short.69 and .70).
+AMBIGUOUS = {
+    "Cong Liu": ["person/cong-liu", "person/cong-liu-ucr"],
+    "Li Zhang": ["person/li-zhang-aws", "person/li-zhang-ucsandiego"],
+    "leonardo ribeiro": ["person/leonardo-f-r-ribeiro", "person/leonardo-ribeiro"],
+    "Estimating the Level of Dialectness Predicts Inter-annotator Agreement in Multi-dialect "
+    "Arabic Datasets": ["anthology/2024.acl-short.69", "anthology/2024.acl-short.70"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(AMBIGUOUS))
+def test_every_entity_of_an_ambiguous_name_is_reachable(bundled_store, name):
+    from kg import facts
+
+    expected = [mint("") + path for path in AMBIGUOUS[name]]
+    with pytest.raises(AmbiguousNameError) as err:
+        queries.find_entity(bundled_store, "any", name)
+    assert err.value.candidates == expected
+    assert all(f"<{iri}>" in str(err.value) for iri in expected)
+    listed = facts.candidates(bundled_store, err.value.candidates)
+    assert len({c.detail for c in listed}) == len(listed)  # something tells them apart
+    for number, iri in enumerate(expected, 1):
+        assert facts.describe(bundled_store, name, pick=number).iri == iri
+        assert queries.find_entity(bundled_store, "any", iri.removeprefix(mint(""))).value == iri
+
+
+def test_what_tells_the_candidates_apart(bundled_store):
+    from kg import facts
+
+    cong = facts.candidates(bundled_store, [mint("person", "cong-liu"), mint("person", "cong-liu-ucr")])
+    assert cong[0].detail.startswith("2 papers (2024): 'ChatMusician")
+    assert cong[1].detail.startswith("1 paper (2024): 'Safety Alignment in NLP Tasks")
+    papers = facts.candidates(bundled_store, [mint("anthology", "2024.acl-short.69")])
+    assert papers[0].detail == "2024; ACL 2024; first author Amr Keleg; 2024.acl-short.69"

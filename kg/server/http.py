@@ -3,7 +3,6 @@ checks and request limits; queries go to the worker pool, answers come back as R
 
 from __future__ import annotations
 
-import difflib
 import gzip
 import ipaddress
 import json
@@ -421,7 +420,7 @@ class Handler(BaseHTTPRequestHandler):
     def _saved(self, name: str, url_query: str) -> Reply:
         saved = queries.saved_queries()
         if name not in saved:
-            close = difflib.get_close_matches(name, saved, n=3)
+            close = queries.close_query_names(name)
             hint = f"did you mean {', '.join(close)}? " if close else ""
             raise HTTPError(404, f"no saved query named {name!r}; {hint}GET /queries lists them",
                             suggestions=close)
