@@ -249,15 +249,21 @@ def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
     raise UnknownNameError(what, text, suggest(text, [label for _, _, label in index]))
 
 
+SUGGEST_CUTOFF = 65
+
+
 def suggest(text: str, candidates: list[str], n: int = 3) -> list[str]:
     """Closest names, compared without case or accents. rapidfuzz's ratio is difflib's
     measure (matching characters over both lengths) at ~75x the speed (bench/suggest.py);
-    names in reverse order break ties as difflib did, for the later name."""
+    names in reverse order break ties as difflib did, for the later name. Its ratio is
+    the true longest common subsequence, so it scores unrelated names higher than
+    difflib's greedy blocks did ("Samsn Tan" / "Suhang Wang": 60 against 30): the cutoff
+    is 65, not difflib's 60."""
     folded: dict[str, str] = {}
     for label in sorted(set(candidates)):
         folded.setdefault(fold(label), label)
     close = [m for m, _, _ in process.extract(fold(text), sorted(folded, reverse=True),
-                                              scorer=fuzz.ratio, limit=n, score_cutoff=60)]
+                                              scorer=fuzz.ratio, limit=n, score_cutoff=SUGGEST_CUTOFF)]
     if not close:  # a part of a name: "lehmann" -> "Jens Lehmann"
         close = [f for f in folded if fold(text) in f][:n]
     return [folded[c] for c in close]
