@@ -42,7 +42,7 @@ from kg.reconcile.records import (
     Reconciliation,
     _Work,
 )
-from kg.reconcile.review import ReviewFile
+from kg.reconcile.review import Decision, ReviewFile
 from kg.reconcile.text import _spelling
 from kg.records import Issue
 
@@ -214,17 +214,28 @@ def _reconcile(papers: Sequence[GuidePaper], works: Iterable[tuple[set[int], _Wo
         by_id[work.id] = work
         for i in hit_ids:
             shortlists[i][work.id] = work
+    proposals = [_ranked(paper, shortlists.get(i, {}).values()) for i, paper in enumerate(papers)]
+    contested = _contested(papers, proposals)
+    links = [_link(paper, proposals[i], review, by_id, threshold, contested.get(i))
+             for i, paper in enumerate(papers)]
+    return Reconciliation(tuple(links), threshold, tuple(issues), _listed_people(papers))
 
-    proposals = []
-    for i, paper in enumerate(papers):
-        scored = []
-        for work in shortlists.get(i, {}).values():
-            candidate, alignment, t, a = _score(paper, work)
-            scored.append(((-candidate.confidence, -t, -a, work.id), candidate, alignment, work))
-        scored.sort(key=lambda s: s[0])
-        proposals.append(scored)
 
-    # one Anthology paper, two guide papers: the weaker claim goes to review
+_Scored = tuple[tuple, Candidate, _Alignment, _Work]  # (sort key, candidate, alignment, work)
+
+
+def _ranked(paper: GuidePaper, works: Iterable[_Work]) -> list[_Scored]:
+    """The works scored for `paper`, best first (ties: title, then byline score, then ID)."""
+    scored = []
+    for work in works:
+        candidate, alignment, t, a = _score(paper, work)
+        scored.append(((-candidate.confidence, -t, -a, work.id), candidate, alignment, work))
+    scored.sort(key=lambda s: s[0])
+    return scored
+
+
+def _contested(papers: Sequence[GuidePaper], proposals: Sequence[list[_Scored]]) -> dict[int, str]:
+    """One Anthology paper, two guide papers: the weaker claims (by index), and why."""
     claims: dict[str, list[int]] = defaultdict(list)
     for i, scored in enumerate(proposals):
         if scored and scored[0][1].confidence >= MIN_LINK:
@@ -235,58 +246,64 @@ def _reconcile(papers: Sequence[GuidePaper], works: Iterable[tuple[set[int], _Wo
             claimants.sort(key=lambda i: (proposals[i][0][0], i))
             for i in claimants[1:]:
                 contested[i] = f"also the best match of {papers[claimants[0]].title!r}"
+    return contested
 
-    links = []
-    for i, paper in enumerate(papers):
-        scored = proposals[i]
-        candidates = tuple(s[1] for s in scored[:3])
-        decided = review.decisions.get(title_key(paper.title))
-        chosen = None
-        extra: list[str] = []
-        if decided is not None and decided.decision != "review":
-            where = f"{Path(review.path).name}:{decided.line}"
-            target = decided.chosen or decided.anthology
-            work = by_id.get(target) if target else None
-            if work is None:
-                raise SourceError(review.path, decided.line,
-                                  f"{target} is not an Anthology paper in the data read; check the "
-                                  "ID (e.g. 2024.acl-long.641) or read its collection file")
-            candidate, alignment, _, _ = _score(paper, work)
-            if decided.decision == "reject":
-                status = "rejected"
-                extra.append(f"rejected by curator ({where})")
-            else:
-                status = "accepted"
-                extra.append(f"accepted by curator ({where})")
-            chosen = (candidate, alignment, work)
-        elif scored and scored[0][1].confidence >= MIN_LINK:
-            _, candidate, alignment, work = scored[0]
-            chosen = (candidate, alignment, work)
-            status = "auto" if candidate.confidence >= threshold else "review"
-            if len(scored) > 1 and scored[1][1].confidence >= candidate.confidence - RUNNER_UP_MARGIN:
-                status = "review"
-                extra.append(f"runner-up {scored[1][1].anthology_id} at {scored[1][1].confidence:.2f}")
-            if i in contested:
-                status = "review"
-                extra.append(contested[i])
-            if status == "review" and candidate.confidence < threshold:
-                extra.append(f"confidence below the threshold {threshold:.2f}")
-        else:
-            status = "unmatched"
-        if chosen is None:
-            links.append(Link(paper.file_name, paper.source, paper.title, paper.line, paper.iri,
-                              status, None, candidates,
-                              ("no Anthology paper with a similar title or byline",), (), ()))
-            continue
-        candidate, alignment, work = chosen
-        keep = status != "rejected"
-        links.append(Link(
-            paper.file_name, paper.source, paper.title, paper.line, paper.iri, status, candidate,
-            candidates, candidate.evidence + tuple(extra),
-            _people(alignment) if keep else (),
-            tuple(_discrepancies(paper, work, alignment)) if keep else (),
-        ))
-    return Reconciliation(tuple(links), threshold, tuple(issues), _listed_people(papers))
+
+def _link(paper: GuidePaper, scored: list[_Scored], review: ReviewFile, by_id: dict[str, _Work],
+          threshold: float, contested: str | None) -> Link:
+    """The outcome for one guide paper: the curator's decision, else the best candidate."""
+    candidates = tuple(s[1] for s in scored[:3])
+    decided = review.decisions.get(title_key(paper.title))
+    if decided is not None and decided.decision != "review":
+        status, chosen, extra = _curated(paper, decided, review, by_id)
+    elif scored and scored[0][1].confidence >= MIN_LINK:
+        _, candidate, alignment, work = scored[0]
+        chosen = (candidate, alignment, work)
+        status, extra = _matched(scored, threshold, contested)
+    else:
+        return Link(paper.file_name, paper.source, paper.title, paper.line, paper.iri,
+                    "unmatched", None, candidates,
+                    ("no Anthology paper with a similar title or byline",), (), ())
+    candidate, alignment, work = chosen
+    keep = status != "rejected"
+    return Link(
+        paper.file_name, paper.source, paper.title, paper.line, paper.iri, status, candidate,
+        candidates, candidate.evidence + tuple(extra),
+        _people(alignment) if keep else (),
+        tuple(_discrepancies(paper, work, alignment)) if keep else (),
+    )
+
+
+def _curated(paper: GuidePaper, decided: Decision, review: ReviewFile, by_id: dict[str, _Work]
+             ) -> tuple[str, tuple[Candidate, _Alignment, _Work], list[str]]:
+    """Status, choice and evidence of a paper the curator decided (accepted or rejected)."""
+    where = f"{Path(review.path).name}:{decided.line}"
+    target = decided.chosen or decided.anthology
+    work = by_id.get(target) if target else None
+    if work is None:
+        raise SourceError(review.path, decided.line,
+                          f"{target} is not an Anthology paper in the data read; check the "
+                          "ID (e.g. 2024.acl-long.641) or read its collection file")
+    candidate, alignment, _, _ = _score(paper, work)
+    status = "rejected" if decided.decision == "reject" else "accepted"
+    return status, (candidate, alignment, work), [f"{status} by curator ({where})"]
+
+
+def _matched(scored: list[_Scored], threshold: float, contested: str | None) -> tuple[str, list[str]]:
+    """Status and extra evidence of the best candidate: auto, or review when it is below
+    the threshold, has a runner-up within RUNNER_UP_MARGIN or is contested."""
+    candidate = scored[0][1]
+    extra: list[str] = []
+    status = "auto" if candidate.confidence >= threshold else "review"
+    if len(scored) > 1 and scored[1][1].confidence >= candidate.confidence - RUNNER_UP_MARGIN:
+        status = "review"
+        extra.append(f"runner-up {scored[1][1].anthology_id} at {scored[1][1].confidence:.2f}")
+    if contested:
+        status = "review"
+        extra.append(contested)
+    if status == "review" and candidate.confidence < threshold:
+        extra.append(f"confidence below the threshold {threshold:.2f}")
+    return status, extra
 
 
 def _listed_people(papers: Sequence[GuidePaper]) -> tuple[Alias, ...]:

@@ -154,11 +154,6 @@ def _split_printed(printed: str, family: str | None = None) -> tuple[str | None,
     return (" ".join(parts[:-1]) or None, parts[-1]) if parts else (None, printed)
 
 
-def _is_article(store, iri: str, article: tuple[NamedNode, NamedNode]) -> bool:
-    """Whether the store types `iri` schema:ScholarlyArticle (an index lookup)."""
-    return next(store.quads_for_pattern(NamedNode(iri), *article, None), None) is not None
-
-
 def _values(variable: str, terms: Iterable) -> str:
     return f"VALUES ?{variable} {{ {' '.join(str(t) for t in terms)} }}"
 
@@ -166,6 +161,38 @@ def _values(variable: str, terms: Iterable) -> str:
 def _chunks(items: Sequence, size: int = 2000) -> Iterator[Sequence]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+_PAPER_BASE = mint("anthology", "")
+_PERSON_BASE = mint("person", "")
+
+
+def _local(term) -> str | None:
+    """The Anthology ID of a paper IRI (None for any other term)."""
+    if isinstance(term, NamedNode) and term.value.startswith(_PAPER_BASE):
+        return term.value[len(_PAPER_BASE):]
+    return None
+
+
+def _paper_values(aids: Iterable[str]) -> str:
+    return _values("paper", (NamedNode(_PAPER_BASE + a) for a in aids))
+
+
+def _articles_of(store, aids: Iterable[str]) -> set[str]:
+    """Those of `aids` the store types schema:ScholarlyArticle."""
+    found: set[str] = set()
+    for chunk in _chunks(sorted(aids)):
+        found.update(_local(row["paper"]) for row in _query(
+            store, _ARTICLES.replace("{values}", _paper_values(chunk))))
+    return found
+
+
+def _titles_of(store, aids: Sequence[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for chunk in _chunks(aids):
+        for row in _query(store, _TITLES_OF.replace("{values}", _paper_values(chunk))):
+            found[_local(row["paper"])] = row["title"].value
+    return found
 
 
 def _store_works(store, index: _Index, wanted: set[str]) -> Iterator[tuple[set[int], _Work]]:
@@ -184,27 +211,30 @@ def _store_works(store, index: _Index, wanted: set[str]) -> Iterator[tuple[set[i
     test (a slot's family name is part of its printed name); the full bylines (person,
     family name) only of the papers that pass it and of those shortlisted by title.
     """
-    prefix = mint("anthology", "")
-    person_prefix = mint("person", "")
+    titles, shortlisted = _by_title(store, index, wanted)
+    maybe = _by_year_names(store, index, shortlisted)
+    titles.update(_titles_of(store, sorted(maybe - set(titles))))
+    maybe &= set(titles)
+    bylines = _bylines(store, sorted(set(shortlisted) | maybe))
+    for aid in sorted(maybe):
+        families = [_name_words(_split_printed(name, family)[1])
+                    for name, _, family in bylines.get(aid, {}).values()]
+        hits = index.hits(titles[aid], _year_of_id(aid), families)
+        if hits:
+            shortlisted[aid] = hits
+    for aid in sorted(shortlisted):
+        names = []
+        for position, (printed, person, family) in sorted(bylines.get(aid, {}).items()):
+            first, last = _split_printed(printed, family)
+            names.append(_anthology_name(first, last, person.removeprefix(_PERSON_BASE), position))
+        yield shortlisted[aid], _Work(aid, titles[aid], _year_of_id(aid), _volume_of(aid), None,
+                                      tuple(names), None)
 
-    def local(term) -> str | None:
-        return term.value[len(prefix):] if isinstance(term, NamedNode) and term.value.startswith(prefix) else None
 
-    def articles_of(aids: Iterable[str]) -> set[str]:
-        found: set[str] = set()
-        for chunk in _chunks(sorted(aids)):
-            found.update(local(row["paper"]) for row in _query(
-                store, _ARTICLES.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))))
-        return found
-
-    def titles_of(aids: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for chunk in _chunks(aids):
-            for row in _query(store, _TITLES_OF.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))):
-                found[local(row["paper"])] = row["title"].value
-        return found
-
-    # 1. title criteria: every name is checked, the papers are read only for those that match
+def _by_title(store, index: _Index, wanted: set[str]) -> tuple[dict[str, str], dict[str, set[int]]]:
+    """Step 1, the title criteria: the titles read (Anthology ID -> title) and the papers
+    shortlisted by title or wanted by the review file (ID -> guide papers hit). Every
+    name is checked; the papers are read only for the names that match."""
     checked: dict[str, set[int]] = {}
     matching: set[Literal] = set()
     for row in _query(store, _NAMES):
@@ -217,56 +247,50 @@ def _store_works(store, index: _Index, wanted: set[str]) -> Iterator[tuple[set[i
     titles: dict[str, str] = {}
     for chunk in _chunks(sorted(matching, key=str)):
         for row in _query(store, _TITLES_OF.replace("{values}", _values("title", chunk))):
-            aid = local(row["paper"])
+            aid = _local(row["paper"])
             if aid is not None:
                 titles[aid] = row["title"].value
-    titles.update(titles_of(sorted(wanted - set(titles))))
-    articles = articles_of(titles)
+    titles.update(_titles_of(store, sorted(wanted - set(titles))))
+    articles = _articles_of(store, titles)
     shortlisted: dict[str, set[int]] = {}
     for aid, title in titles.items():
         hits = checked[title] if title in checked else index.title_hits(title)
         if (hits or aid in wanted) and aid in articles:
             shortlisted[aid] = hits
+    return titles, shortlisted
 
-    # 2. byline criterion, papers of the guides' years (new-style IDs "2024.", old-style "P24-")
+
+def _by_year_names(store, index: _Index, shortlisted: dict[str, set[int]]) -> set[str]:
+    """Step 2, the byline criterion's superset test: the papers of the guides' years
+    (new-style IDs "2024.", old-style "P24-") not yet shortlisted whose printed names
+    may hold half a guide paper's family names."""
     maybe: set[str] = set()
-    volumes = [v for v in (row[0] for row in _query(store, _VOLUMES)) if local(v) is not None]
+    volumes = [v for v in (row[0] for row in _query(store, _VOLUMES)) if _local(v) is not None]
     for year in sorted(y for y in index.years if y.isdigit() and len(y) == 4):
         def of_year(aid: str, year: str = year) -> bool:
             return aid.startswith(f"{year}.") or aid[1:4] == f"{year[2:]}-"
 
-        chunk_of_year = [v for v in volumes if of_year(local(v))]
+        chunk_of_year = [v for v in volumes if of_year(_local(v))]
         for chunk in _chunks(chunk_of_year):
             for row in _query(store, _YEAR_NAMES.replace("{values}", _values("volume", chunk))):
-                aid = local(row["paper"])
+                aid = _local(row["paper"])
                 if aid is None or not of_year(aid) or aid in shortlisted:
                     continue
                 if index.name_hits(_year_of_id(aid), (_name_words(name) for name in row["names"].value.split("\n"))):
                     maybe.add(aid)
-    maybe &= articles_of(maybe)
-    titles.update(titles_of(sorted(maybe - set(titles))))
-    maybe &= set(titles)
+    return maybe & _articles_of(store, maybe)
 
-    # 3. full bylines of the shortlisted and of the papers that may be
+
+def _bylines(store, aids: Sequence[str]) -> dict[str, dict[int, tuple[str, str, str | None]]]:
+    """Step 3, the full bylines: Anthology ID -> position -> (printed name, person IRI,
+    the person's family name)."""
     bylines: dict[str, dict[int, tuple[str, str, str | None]]] = defaultdict(dict)
-    for chunk in _chunks(sorted(set(shortlisted) | maybe)):
-        for row in _query(store, _AUTHORS_OF.replace("{values}", _values("paper", (NamedNode(prefix + a) for a in chunk)))):
+    for chunk in _chunks(aids):
+        for row in _query(store, _AUTHORS_OF.replace("{values}", _paper_values(chunk))):
             family = row["family"].value if row["family"] is not None else None
-            bylines[local(row["paper"])][int(row["position"].value)] = (
+            bylines[_local(row["paper"])][int(row["position"].value)] = (
                 row["printed"].value, row["person"].value, family)
-    for aid in sorted(maybe):
-        families = [_name_words(_split_printed(name, family)[1])
-                    for name, _, family in bylines.get(aid, {}).values()]
-        hits = index.hits(titles[aid], _year_of_id(aid), families)
-        if hits:
-            shortlisted[aid] = hits
-    for aid in sorted(shortlisted):
-        names = []
-        for position, (printed, person, family) in sorted(bylines.get(aid, {}).items()):
-            first, last = _split_printed(printed, family)
-            names.append(_anthology_name(first, last, person.removeprefix(person_prefix), position))
-        yield shortlisted[aid], _Work(aid, titles[aid], _year_of_id(aid), _volume_of(aid), None,
-                                      tuple(names), None)
+    return bylines
 
 
 def _with_dois(store: ox.Store, rec: Reconciliation) -> Reconciliation:
