@@ -134,12 +134,30 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
         add(event, S("name"), Literal(guide.event))
         add(graph, S("about"), event)
 
+    _map_topics(add, origin, graph, guide, hidden_labels or {})
+
+    for person in resolved.people.values():
+        p = person_iri(person.id)
+        add(p, A, S("Person"))
+        add(p, S("name"), Literal(person.name))
+        for alias in person.alternate_names:
+            add(p, S("alternateName"), Literal(alias))
+        add(p, NamedNode(PROV + "wasDerivedFrom"), graph)
+
+    _map_papers(add, origin, resolved, event)
+    _map_figures(add, origin, resolved)
+    _map_roles(add, origin, resolved)
+    return sorted(set(out), key=_quad_key)
+
+
+def _map_topics(add, origin, graph: NamedNode, guide: Guide, hidden: dict[str, tuple[str, ...]]) -> None:
+    """The guide's research areas: a SKOS concept scheme (and schema:DefinedTermSet) of
+    its topics, each with the cues `hidden` holds for it as skos:hiddenLabel."""
     scheme = NamedNode(graph.value + "/topics")
     add(scheme, A, NamedNode(SKOS + "ConceptScheme"))
     add(scheme, A, S("DefinedTermSet"))
     add(scheme, NamedNode(SKOS + "prefLabel"), Literal(f"Research areas of “{guide.title}”"))
     add(scheme, NamedNode(PROV + "wasDerivedFrom"), graph)
-    hidden = hidden_labels or {}
     for topic in guide.topics:
         t = topic_iri(topic.label)
         add(t, A, NamedNode(SKOS + "Concept"))
@@ -155,14 +173,10 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(t, NamedNode(SKOS + "hiddenLabel"), Literal(cue))
         origin(t, topic.line)
 
-    for person in resolved.people.values():
-        p = person_iri(person.id)
-        add(p, A, S("Person"))
-        add(p, S("name"), Literal(person.name))
-        for alias in person.alternate_names:
-            add(p, S("alternateName"), Literal(alias))
-        add(p, NamedNode(PROV + "wasDerivedFrom"), graph)
 
+def _map_papers(add, origin, resolved: ResolvedGuide, event: NamedNode | None) -> None:
+    """The guide's papers, each with its byline as one pro:RoleInTime per author slot."""
+    guide = resolved.guide
     for paper, ids in zip(guide.papers, resolved.byline_ids, strict=True):
         iri = paper_iri(paper.title)
         add(iri, A, S("ScholarlyArticle"))
@@ -186,6 +200,9 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(slot, K("printedName"), Literal(author.printed))
             origin(slot, paper.authors_line)
 
+
+def _map_figures(add, origin, resolved: ResolvedGuide) -> None:
+    """The guide's figures, each part of its paper."""
     for figure, paper in resolved.figures:
         f = NamedNode(mint("figure", f"{slug(figure.file_name, 40)}-{digest(figure.file_name + figure.caption)}"))
         add(f, A, S("ImageObject"))
@@ -196,9 +213,6 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(f, S("encodingFormat"), Literal(fmt))
         add(f, S("isPartOf"), paper_iri(paper.title))
         origin(f, figure.line)
-
-    _map_roles(add, origin, resolved)
-    return sorted(set(out), key=_quad_key)
 
 
 def _map_source(add, graph: NamedNode, guide: Guide) -> None:
