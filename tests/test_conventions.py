@@ -6,7 +6,6 @@ and an OpenAPI description that a validator accepts."""
 from __future__ import annotations
 
 import gzip
-import json
 
 import pyoxigraph as ox
 import pytest
