@@ -58,6 +58,9 @@ def authors_sharing_topics(store: ox.Store, author=None, min_shared=1, limit=Non
 
     GROUP_CONCAT's order is unspecified in SPARQL; here the topic labels are sorted.
     Pairs with the same count and the same two names are ordered by their IRIs.
+
+    Long on purpose: read, bitsets, bounded search and rows are one recipe over the
+    same local tables, best read top to bottom.
     """
 
     author = _as_iri(author)
@@ -254,6 +257,9 @@ def _all_pairs(store) -> list[list]:
     being read), and a pair (author1 the smaller IRI) is one integer, so the ranking is
     mostly an integer sort; only the pairs of namesakes as author1 are sorted again by
     author2's name (ORDER BY ?author1 ?author2).
+
+    Long on purpose: one hot path over local names (bound methods, arrays) for speed;
+    helpers would pass a dozen of them and pay a call per row.
     """
     names: dict = {}  # IRI -> its name, or a list of its names (blank nodes have no STR)
     get = names.get

@@ -134,12 +134,30 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
         add(event, S("name"), Literal(guide.event))
         add(graph, S("about"), event)
 
+    _map_topics(add, origin, graph, guide, hidden_labels or {})
+
+    for person in resolved.people.values():
+        p = person_iri(person.id)
+        add(p, A, S("Person"))
+        add(p, S("name"), Literal(person.name))
+        for alias in person.alternate_names:
+            add(p, S("alternateName"), Literal(alias))
+        add(p, NamedNode(PROV + "wasDerivedFrom"), graph)
+
+    _map_papers(add, origin, resolved, event)
+    _map_figures(add, origin, resolved)
+    _map_roles(add, origin, resolved)
+    return sorted(set(out), key=_quad_key)
+
+
+def _map_topics(add, origin, graph: NamedNode, guide: Guide, hidden: dict[str, tuple[str, ...]]) -> None:
+    """The guide's research areas: a SKOS concept scheme (and schema:DefinedTermSet) of
+    its topics, each with the cues `hidden` holds for it as skos:hiddenLabel."""
     scheme = NamedNode(graph.value + "/topics")
     add(scheme, A, NamedNode(SKOS + "ConceptScheme"))
     add(scheme, A, S("DefinedTermSet"))
     add(scheme, NamedNode(SKOS + "prefLabel"), Literal(f"Research areas of “{guide.title}”"))
     add(scheme, NamedNode(PROV + "wasDerivedFrom"), graph)
-    hidden = hidden_labels or {}
     for topic in guide.topics:
         t = topic_iri(topic.label)
         add(t, A, NamedNode(SKOS + "Concept"))
@@ -155,14 +173,10 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(t, NamedNode(SKOS + "hiddenLabel"), Literal(cue))
         origin(t, topic.line)
 
-    for person in resolved.people.values():
-        p = person_iri(person.id)
-        add(p, A, S("Person"))
-        add(p, S("name"), Literal(person.name))
-        for alias in person.alternate_names:
-            add(p, S("alternateName"), Literal(alias))
-        add(p, NamedNode(PROV + "wasDerivedFrom"), graph)
 
+def _map_papers(add, origin, resolved: ResolvedGuide, event: NamedNode | None) -> None:
+    """The guide's papers, each with its byline as one pro:RoleInTime per author slot."""
+    guide = resolved.guide
     for paper, ids in zip(guide.papers, resolved.byline_ids, strict=True):
         iri = paper_iri(paper.title)
         add(iri, A, S("ScholarlyArticle"))
@@ -186,6 +200,9 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(slot, K("printedName"), Literal(author.printed))
             origin(slot, paper.authors_line)
 
+
+def _map_figures(add, origin, resolved: ResolvedGuide) -> None:
+    """The guide's figures, each part of its paper."""
     for figure, paper in resolved.figures:
         f = NamedNode(mint("figure", f"{slug(figure.file_name, 40)}-{digest(figure.file_name + figure.caption)}"))
         add(f, A, S("ImageObject"))
@@ -196,9 +213,6 @@ def map_guide(resolved: ResolvedGuide, *, hidden_labels: dict[str, tuple[str, ..
             add(f, S("encodingFormat"), Literal(fmt))
         add(f, S("isPartOf"), paper_iri(paper.title))
         origin(f, figure.line)
-
-    _map_roles(add, origin, resolved)
-    return sorted(set(out), key=_quad_key)
 
 
 def _map_source(add, graph: NamedNode, guide: Guide) -> None:
@@ -335,66 +349,94 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
 
     Each collection file is its own named graph and prov:Entity (`digests` maps a
     record's `path` to the SHA-256 of the file's bytes as stored, compressed or not).
-    Only what one file needs is held: its paper IRIs until its <event>, plus the
-    spellings stated per person id across files: a person is described (type,
-    canonical name, parts, ORCID) in the graph of the first file that names them,
-    each file they appear in is one of their prov:wasDerivedFrom, and each other
-    spelling becomes one schema:alternateName, where it is first seen.
+    Only what one file needs is held (see _AnthologyFile): its paper IRIs until its
+    <event>, plus the spellings stated per person id across files.
     """
-    known: dict[str, set[str]] = {}  # person id -> the spellings stated so far
-    # the hot path: IRI prefixes minted once, person IRIs and integers made once
-    person_base, anthology_base = mint("person", ""), mint("anthology", "")
-    person_iris: dict[str, NamedNode] = {}
-    integers: dict[int, Literal] = {}
+    state = _AnthologyFile(resolver)
+    path: str | None = None
+    for record in records:
+        if record.path != path:
+            path = record.path
+            file_name = Path(path).name
+            state.start(source_iri(file_name))
+            yield from map_anthology_source(state.graph, file_name, digests[path], record.collection_id)
+        if isinstance(record, AnthologyPaper):
+            yield from _anthology_paper(state, record)
+        elif isinstance(record, AnthologyVolume):
+            yield from _anthology_volume(state, record)
+        elif isinstance(record, AnthologyEvent):
+            yield from _anthology_event(state, record)
 
-    def number(value: int) -> Literal:
-        literal = integers.get(value)
+
+# the hot path's terms, made once
+_DERIVED = NamedNode(PROV + "wasDerivedFrom")
+_LINE = K("sourceLine")
+_NAME = S("name")
+_ALTERNATE_NAME = S("alternateName")
+_POSITION = S("position")
+_PRINTED = K("printedName")
+_ROLE_IN_TIME = NamedNode(PRO + "RoleInTime")
+_WITH_ROLE = NamedNode(PRO + "withRole")
+_HELD_BY = NamedNode(PRO + "isHeldBy")
+_RELATES = NamedNode(PRO + "relatesToDocument")
+_AUTHOR_ROLE = NamedNode(PRO + "author")
+_EDITOR_ROLE = NamedNode(PRO + "editor")
+_PART_OF = S("isPartOf")
+_IDENTIFIER = S("identifier")
+_ARTICLE = S("ScholarlyArticle")
+_PERSON = S("Person")
+_TRUE = _bool(True)
+
+
+class _AnthologyFile:
+    """What map_anthology holds while it maps one collection file: the file's graph,
+    the people it has named and its paper IRIs (until its <event>), and across files
+    the spellings stated per person id: a person is described (type, canonical name,
+    parts, ORCID) in the graph of the first file that names them, each file they appear
+    in is one of their prov:wasDerivedFrom, and each other spelling becomes one
+    schema:alternateName, where it is first seen."""
+
+    def __init__(self, resolver: NameResolver):
+        self.resolver = resolver
+        self.known: dict[str, set[str]] = {}  # person id -> the spellings stated so far
+        self.person_base, self.paper_base = mint("person", ""), mint("anthology", "")
+        self.person_iris: dict[str, NamedNode] = {}
+        self.integers: dict[int, Literal] = {}
+        self.graph = NamedNode(mint("source", "none"))
+        self.people_here: set[str] = set()
+        self.papers_here: list[NamedNode] = []
+
+    def start(self, graph: NamedNode) -> None:
+        """A new collection file, mapped into `graph`."""
+        self.graph = graph
+        self.people_here.clear()
+        self.papers_here.clear()
+
+    def number(self, value: int) -> Literal:
+        literal = self.integers.get(value)
         if literal is None:
-            literal = integers[value] = int_literal(value)
+            literal = self.integers[value] = int_literal(value)
         return literal
 
-    path: str | None = None
-    graph = NamedNode(mint("source", "none"))
-    people_here: set[str] = set()
-    papers_here: list[NamedNode] = []
-    derived = NamedNode(PROV + "wasDerivedFrom")
-    line_p = K("sourceLine")
-    name_p = S("name")
-    alt_p = S("alternateName")
-    author_p = S("author")
-    position_p = S("position")
-    printed_p = K("printedName")
-    role_in_time = NamedNode(PRO + "RoleInTime")
-    with_role = NamedNode(PRO + "withRole")
-    held_by = NamedNode(PRO + "isHeldBy")
-    relates = NamedNode(PRO + "relatesToDocument")
-    author_role = NamedNode(PRO + "author")
-    editor_role = NamedNode(PRO + "editor")
-    person_cls = S("Person")
-    part_of = S("isPartOf")
-    identifier_p = S("identifier")
-    paper_cls = S("ScholarlyArticle")
-    true = _bool(True)
-
-    def person(p: AnthologyPerson) -> tuple[NamedNode, list[Quad]]:
+    def person(self, p: AnthologyPerson) -> tuple[NamedNode, list[Quad]]:
         """The person's IRI, and what this file adds to their description: the whole
         description the first time they are seen, later only new spellings and the
         file as a source. Stating a name in every file that names a prolific author
         would make each name lookup on the union graph return it hundreds of times."""
-        identity = resolver.resolve_person(p)
-        pid = identity.id
-        iri = person_iris.get(pid)
+        identity = self.resolver.resolve_person(p)
+        pid, graph = identity.id, self.graph
+        iri = self.person_iris.get(pid)
         if iri is None:
-            iri = person_iris[pid] = NamedNode(person_base + pid)
+            iri = self.person_iris[pid] = NamedNode(self.person_base + pid)
         out: list[Quad] = []
-        if pid not in people_here:
-            people_here.add(pid)
-            out.append(Quad(iri, derived, graph, graph))
-        spellings = known.get(pid)
+        if pid not in self.people_here:
+            self.people_here.add(pid)
+            out.append(Quad(iri, _DERIVED, graph, graph))
+        spellings = self.known.get(pid)
         if spellings is None:
             canonical = _printed(identity.first, identity.last)
-            spellings = known[pid] = {canonical}
-            out += [Quad(iri, A, person_cls, graph), Quad(iri, name_p, Literal(canonical), graph)]
+            spellings = self.known[pid] = {canonical}
+            out += [Quad(iri, A, _PERSON, graph), Quad(iri, _NAME, Literal(canonical), graph)]
             if identity.first:
                 out.append(Quad(iri, S("givenName"), Literal(identity.first), graph))
             out.append(Quad(iri, S("familyName"), Literal(identity.last), graph))
@@ -403,96 +445,105 @@ def map_anthology(records: Iterable[AnthologyRecord], resolver: NameResolver,
         for spelling in (_printed(p.first, p.last), *(_printed(v.first, v.last) for v in p.variants)):
             if spelling not in spellings:
                 spellings.add(spelling)
-                out.append(Quad(iri, alt_p, Literal(spelling), graph))
+                out.append(Quad(iri, _ALTERNATE_NAME, Literal(spelling), graph))
         return iri, out
 
-    def slots(document: NamedNode, kind: str, role: NamedNode, people, line: int) -> Iterator[Quad]:
+    def slots(self, document: NamedNode, kind: str, role: NamedNode, people, line: int) -> Iterator[Quad]:
         """One pro:RoleInTime per author (or editor) slot, as the guide mapping makes them."""
-        edge = author_p if kind == "author" else S("editor")
+        graph = self.graph
+        edge = S("author") if kind == "author" else S("editor")
         prefix = f"{document.value}/{kind}/"
         for p in people:
-            who, described = person(p)
+            who, described = self.person(p)
             yield from described
             slot = NamedNode(f"{prefix}{p.position}")
             yield Quad(document, edge, who, graph)
-            yield Quad(slot, A, role_in_time, graph)
-            yield Quad(slot, with_role, role, graph)
-            yield Quad(slot, held_by, who, graph)
-            yield Quad(slot, relates, document, graph)
-            yield Quad(slot, position_p, number(p.position), graph)
-            yield Quad(slot, printed_p, Literal(_printed(p.first, p.last)), graph)
-            yield Quad(slot, derived, graph, graph)
-            yield Quad(slot, line_p, number(line), graph)
+            yield Quad(slot, A, _ROLE_IN_TIME, graph)
+            yield Quad(slot, _WITH_ROLE, role, graph)
+            yield Quad(slot, _HELD_BY, who, graph)
+            yield Quad(slot, _RELATES, document, graph)
+            yield Quad(slot, _POSITION, self.number(p.position), graph)
+            yield Quad(slot, _PRINTED, Literal(_printed(p.first, p.last)), graph)
+            yield Quad(slot, _DERIVED, graph, graph)
+            yield Quad(slot, _LINE, self.number(line), graph)
 
-    for record in records:
-        if record.path != path:
-            path = record.path
-            file_name = Path(path).name
-            graph = source_iri(file_name)
-            people_here.clear()
-            papers_here.clear()
-            yield from map_anthology_source(graph, file_name, digests[path], record.collection_id)
-        if isinstance(record, AnthologyPaper):
-            iri = NamedNode(anthology_base + record.anthology_id)
-            papers_here.append(iri)
-            yield Quad(iri, A, paper_cls, graph)
-            yield Quad(iri, name_p, Literal(record.title), graph)
-            yield Quad(iri, identifier_p, Literal(record.anthology_id), graph)
-            yield Quad(iri, part_of, NamedNode(anthology_base + record.volume_id), graph)
-            yield Quad(iri, derived, graph, graph)
-            yield Quad(iri, line_p, number(record.line), graph)
-            if record.abstract:
-                yield Quad(iri, S("abstract"), Literal(record.abstract), graph)
-            if record.url:
-                url = record.url if record.url_is_external else f"{ANTHOLOGY_SITE}{record.url}/"
-                yield Quad(iri, S("url"), _iri(url), graph)
-            if record.doi:
-                yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
-            if record.year and _YEAR.match(record.year):
-                yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
-            if record.retracted:
-                yield Quad(iri, K("retracted"), true, graph)
-                note = ": ".join(x for x in (record.retracted_date, record.retracted_note) if x)
-                if note:
-                    yield Quad(iri, K("retractionNote"), Literal(note), graph)
-            if record.removed:
-                yield Quad(iri, K("removed"), true, graph)
-                note = ": ".join(x for x in (record.removed_date, record.removed_note) if x)
-                if note:
-                    yield Quad(iri, K("removalNote"), Literal(note), graph)
-            yield from slots(iri, "author", author_role, record.authors, record.line)
-            for editor in record.editors:  # rare: editors named on a paper; no slot, a plain edge
-                who, described = person(editor)
-                yield from described
-                yield Quad(iri, S("editor"), who, graph)
-        elif isinstance(record, AnthologyVolume):
-            iri = anthology_volume_iri(record.anthology_id)
-            yield Quad(iri, A, S("PublicationVolume"), graph)
-            yield Quad(iri, name_p, Literal(record.title), graph)
-            yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
-            yield Quad(iri, derived, graph, graph)
-            yield Quad(iri, line_p, int_literal(record.line), graph)
-            if record.year and _YEAR.match(record.year):
-                yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
-            if record.url:
-                external = record.url.lower().startswith(("http://", "https://"))
-                yield Quad(iri, S("url"), _iri(record.url if external else f"{ANTHOLOGY_SITE}{record.url}/"), graph)
-            if record.doi:
-                yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
-            yield from slots(iri, "editor", editor_role, record.editors, record.line)
-        elif isinstance(record, AnthologyEvent):
-            event = event_iri(record.id)
-            yield Quad(event, A, S("Event"), graph)
-            yield Quad(event, name_p, Literal(anthology_event_name(record.id)), graph)
-            if record.title:
-                yield Quad(event, alt_p, Literal(record.title), graph)
-            yield Quad(event, derived, graph, graph)
-            yield Quad(graph, S("about"), event, graph)
-            for volume in record.volumes:
-                yield Quad(anthology_volume_iri(volume), S("isPartOf"), event, graph)
-            # the file's own papers; those of colocated volumes live in other files
-            for paper in papers_here:
-                yield Quad(paper, K("presentedAt"), event, graph)
+
+def _anthology_paper(state: _AnthologyFile, record: AnthologyPaper) -> Iterator[Quad]:
+    """A paper: its own facts, links, status, author slots and editors."""
+    graph = state.graph
+    iri = NamedNode(state.paper_base + record.anthology_id)
+    state.papers_here.append(iri)
+    yield Quad(iri, A, _ARTICLE, graph)
+    yield Quad(iri, _NAME, Literal(record.title), graph)
+    yield Quad(iri, _IDENTIFIER, Literal(record.anthology_id), graph)
+    yield Quad(iri, _PART_OF, NamedNode(state.paper_base + record.volume_id), graph)
+    yield Quad(iri, _DERIVED, graph, graph)
+    yield Quad(iri, _LINE, state.number(record.line), graph)
+    if record.abstract:
+        yield Quad(iri, S("abstract"), Literal(record.abstract), graph)
+    if record.url:
+        url = record.url if record.url_is_external else f"{ANTHOLOGY_SITE}{record.url}/"
+        yield Quad(iri, S("url"), _iri(url), graph)
+    if record.doi:
+        yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
+    if record.year and _YEAR.match(record.year):
+        yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
+    yield from _withdrawn(iri, record, graph)
+    yield from state.slots(iri, "author", _AUTHOR_ROLE, record.authors, record.line)
+    for editor in record.editors:  # rare: editors named on a paper; no slot, a plain edge
+        who, described = state.person(editor)
+        yield from described
+        yield Quad(iri, S("editor"), who, graph)
+
+
+def _withdrawn(iri: NamedNode, record: AnthologyPaper, graph: NamedNode) -> Iterator[Quad]:
+    """A retracted or removed paper's flag, with its date and note."""
+    if record.retracted:
+        yield Quad(iri, K("retracted"), _TRUE, graph)
+        note = ": ".join(x for x in (record.retracted_date, record.retracted_note) if x)
+        if note:
+            yield Quad(iri, K("retractionNote"), Literal(note), graph)
+    if record.removed:
+        yield Quad(iri, K("removed"), _TRUE, graph)
+        note = ": ".join(x for x in (record.removed_date, record.removed_note) if x)
+        if note:
+            yield Quad(iri, K("removalNote"), Literal(note), graph)
+
+
+def _anthology_volume(state: _AnthologyFile, record: AnthologyVolume) -> Iterator[Quad]:
+    """A volume: its own facts, links and editor slots."""
+    graph = state.graph
+    iri = anthology_volume_iri(record.anthology_id)
+    yield Quad(iri, A, S("PublicationVolume"), graph)
+    yield Quad(iri, _NAME, Literal(record.title), graph)
+    yield Quad(iri, S("identifier"), Literal(record.anthology_id), graph)
+    yield Quad(iri, _DERIVED, graph, graph)
+    yield Quad(iri, _LINE, int_literal(record.line), graph)
+    if record.year and _YEAR.match(record.year):
+        yield Quad(iri, S("datePublished"), Literal(record.year, datatype=XSD_GYEAR), graph)
+    if record.url:
+        external = record.url.lower().startswith(("http://", "https://"))
+        yield Quad(iri, S("url"), _iri(record.url if external else f"{ANTHOLOGY_SITE}{record.url}/"), graph)
+    if record.doi:
+        yield Quad(iri, S("sameAs"), _iri(DOI_RESOLVER + record.doi), graph)
+    yield from state.slots(iri, "editor", _EDITOR_ROLE, record.editors, record.line)
+
+
+def _anthology_event(state: _AnthologyFile, record: AnthologyEvent) -> Iterator[Quad]:
+    """An event: its names, its volumes, and the file's papers presented at it."""
+    graph = state.graph
+    event = event_iri(record.id)
+    yield Quad(event, A, S("Event"), graph)
+    yield Quad(event, _NAME, Literal(anthology_event_name(record.id)), graph)
+    if record.title:
+        yield Quad(event, _ALTERNATE_NAME, Literal(record.title), graph)
+    yield Quad(event, _DERIVED, graph, graph)
+    yield Quad(graph, S("about"), event, graph)
+    for volume in record.volumes:
+        yield Quad(anthology_volume_iri(volume), S("isPartOf"), event, graph)
+    # the file's own papers; those of colocated volumes live in other files
+    for paper in state.papers_here:
+        yield Quad(paper, K("presentedAt"), event, graph)
 
 
 def map_anthology_source(graph: NamedNode, file_name: str, sha256: str, collection_id: str) -> list[Quad]:

@@ -323,6 +323,11 @@ def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
 
 def _build(paths, *, store: Path, add: bool, curation, on_stage, review, threshold, name_variants,
            progress, workers, export, review_path: Path | None = None) -> BuildResult:
+    """The stages of `build` in order (parse, load, compact, reconcile, merge, describe,
+    validate, export, commit), each noted and timed in turn inside one staged store.
+
+    Long on purpose: a linear recipe whose stages share the store, the stopwatch and
+    the staged export, best read top to bottom."""
     stage_note = on_stage or (lambda _msg: None)
     watch = Stopwatch()
     clock = time.perf_counter

@@ -1,4 +1,4 @@
-"""Reconciliation of the seed guide with the ACL Anthology (kg/reconcile.py).
+"""Reconciliation of the seed guide with the ACL Anthology (kg/reconcile/).
 
 Every link and disagreement asserted here was checked by reading the collection XML
 (`zcat shared/anthology/xml/2024.findings.xml.gz | grep -n ...`); the line numbers

@@ -279,7 +279,7 @@ VALID = PROLOGUE + """
     prov:wasDerivedFrom <source/2024-acl> ;
     kg:sourceLine 22 .
 
-# Reconciliation with the Anthology (kg/reconcile.py). The second paper and Brian
+# Reconciliation with the Anthology (kg/reconcile/). The second paper and Brian
 # Thompson stand in for the Anthology paper and person.
 <paper/continual-pretraining-1a2b3c4d/reconciliation> a kg:Reconciliation ;
     kg:guidePaper <paper/continual-pretraining-1a2b3c4d> ;
