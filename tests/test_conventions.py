@@ -6,6 +6,7 @@ and an OpenAPI description that a validator accepts."""
 from __future__ import annotations
 
 import gzip
+import json
 
 import pyoxigraph as ox
 import pytest
@@ -199,3 +200,11 @@ def test_openapi_describes_every_saved_query_and_validates(srv):
                 assert str(declared[p.name]["schema"]["default"]) == p.default
         assert "offset" in declared
     assert "/sparql" in spec["paths"]
+
+
+def test_the_json_ld_context_is_served_as_the_export_embeds_it(srv, seed_store):
+    answer = call(srv, "/context.jsonld")
+    assert answer.status == 200 and answer.headers["Content-Type"] == "application/ld+json"
+    context = json.loads(answer.body)["@context"]
+    embedded = json.loads(export.export_bytes(seed_store, "jsonld"))["@context"]
+    assert context == embedded and context["schema"] == "http://schema.org/"

@@ -234,6 +234,10 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/.well-known/void":
             self._allow("GET")
             return self._about("void")
+        if path == "/context.jsonld":  # the context kg's JSON-LD export embeds, published
+            self._allow("GET")
+            from kg.export import jsonld_context
+            return Reply(200, "application/ld+json", jsonld_context(), {"Cache-Control": "max-age=3600"})
         if path == "/openapi.json":
             self._allow("GET")
             body = json.dumps(about.openapi(self._base()), indent=1, ensure_ascii=False)
