@@ -32,6 +32,9 @@ from tests import test_remote
 from tests.conftest import SEED
 from tests.test_remote import _raw_graphs
 
+# builds killed at seeded moments and run again: minutes; left out of `pytest -q`, run by `pytest -m slow` (.ci/run runs both)
+pytestmark = pytest.mark.slow
+
 oxigraph = test_remote.oxigraph  # the fixture: a fresh `oxigraph serve` on 127.0.0.1, always stopped
 
 KG = [sys.executable, "-m", "kg.cli"]

@@ -122,6 +122,7 @@ def test_from_and_graph_follow_sparql(bundled_store):
     assert len(names.rows) == 1
 
 
+@pytest.mark.slow  # 15 s: two builds of the bundled sources
 def test_a_link_for_review_stays_two_nodes_until_accepted(tmp_path, bundled_store):
     from kg.pipeline import build, bundled_sources
 

@@ -341,6 +341,7 @@ def _reconciliation_results(triples):
             if r.shape.startswith(("kgsh:Reconciliation", "kgsh:Discrepancy", "kgsh:AuthorAlignment"))]
 
 
+@pytest.mark.slow  # 10 s of pySHACL
 def test_reconciliation_graph_conforms_to_its_shapes(rec):
     quads = quads_of(rec)
     assert _reconciliation_results(list(quads) + _stubs(quads)) == []

@@ -30,6 +30,9 @@ from kg import store as stores
 from kg.cli import main
 from kg.pipeline import build
 
+# real Oxigraph and Virtuoso servers started, loaded and stopped: minutes; left out of `pytest -q`, run by `pytest -m slow` (.ci/run runs both)
+pytestmark = pytest.mark.slow
+
 REQUIRE = os.environ.get("KG_REQUIRE_SERVERS") == "1"
 START_TIMEOUT = 30.0
 

@@ -1013,6 +1013,7 @@ def test_every_node_shape_has_an_invalid_example(shapes):
     assert set(node_shapes(shapes)) <= covered
 
 
+@pytest.mark.slow  # 40 s: the shapes re-run without SHACL-AF
 def test_sparql_constraints_work_without_shacl_af(shapes):
     """The shapes use SHACL Core and SHACL-SPARQL only, so callers need not pass
     advanced=True: the same breaks give the same report without it."""
