@@ -450,6 +450,7 @@ def test_real_name_variants_and_homonyms():
     assert resolver.resolve("Bill", "Byrne", "bill-byrne-ucsd").id == "bill-byrne-ucsd"
 
 
+@pytest.mark.slow  # reads all 1,438 collection files of the Anthology
 @needs_data
 def test_whole_corpus_counts():
     counts: Counter[str] = Counter()

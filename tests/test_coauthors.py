@@ -28,7 +28,9 @@ def ranks(rows) -> list[tuple]:
     return [(-int(r[2].value), r[0].value, r[1].value) for r in rows]
 
 
-@pytest.mark.parametrize("author", [None, "Samson Tan", "George Karypis", "Dan Roth", "Iryna Gurevych"])
+# every pair on the bundled store (4 s) in the slow run
+@pytest.mark.parametrize("author", [pytest.param(None, marks=pytest.mark.slow), "Samson Tan", "George Karypis",
+                                    "Dan Roth", "Iryna Gurevych"])
 def test_engine_rows_equal_the_sparql(bundled_store, author):
     """Guide + the four bundled 2024 collections: tens of thousands of pairs."""
     expected = sparql(bundled_store, author)

@@ -219,9 +219,12 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True  # the client left
 
     def _base(self) -> str:
-        """This server's URL as the client named it (a Host this server answers to)."""
-        host = self.headers.get("Host")
-        return f"http://{host}" if host else self.server.url
+        """This server's URL as the client named it (a Host this server answers to, in
+        the plain name[:port] form; anything else gets the address it listens on)."""
+        host = (self.headers.get("Host") or "").strip()
+        if re.fullmatch(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", host):
+            return f"http://{host}"
+        return self.server.url
 
     def _route(self) -> Reply:
         url = urlsplit(self.path)
