@@ -133,6 +133,7 @@ def broken_copies(tmp_path: Path) -> list[tuple[Path, str]]:
             (FIXTURES / "anthology" / "broken" / "not-a-collection.xml", "collection")]
 
 
+@pytest.mark.slow  # a CLI run per broken file: 4 s
 def test_bad_anthology_input_is_exit_2_naming_file_and_line_and_the_store_is_untouched(runner, tmp_path):
     store = tmp_path / "store"
     assert runner.invoke(main, ["build", str(SEED), "--store", str(store)]).exit_code == 0

@@ -103,6 +103,7 @@ def test_the_default_graph_is_a_merge(bundled_store, bundled_store_path):
     assert triples < len(distinct)  # the aliases' own statements stay in their graphs only
 
 
+@pytest.mark.slow  # 3 s on the bundled store
 def test_from_and_graph_follow_sparql(bundled_store):
     tacl = source_iri("2024.tacl.xml.gz").value
     in_graph = sum(1 for _ in bundled_store.quads_for_pattern(None, None, None, ox.NamedNode(tacl)))

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import SEED
 
 ANTHOLOGY = Path(__file__).resolve().parents[1] / "data" / "anthology" / "2024.tacl.xml.gz"
@@ -44,6 +45,7 @@ def test_terminal_gets_bars(tmp_path):
     assert "[##############################]" in shown  # a bar drawn to the end
 
 
+@pytest.mark.slow  # builds under a pseudo-terminal: 2.5 s
 def test_quiet_on_a_terminal_and_piped_show_no_progress(tmp_path):
     code, shown = run_on_terminal(["build", "--quiet", "--store", str(tmp_path / "a"), str(SEED), str(ANTHOLOGY)])
     assert code == 0

@@ -570,6 +570,7 @@ def test_cli_on_a_store_without_anthology_data_exits_2(seed_store_path):
     assert "Traceback" not in out.output
 
 
+@pytest.mark.slow  # a CLI run per format: 3 s
 def test_cli_report_formats_and_review_file(seed_store_path, tmp_path):
     review = tmp_path / "review.yaml"
     xml = [arg for path in COLLECTIONS for arg in ("--anthology", str(path))]

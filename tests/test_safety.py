@@ -20,6 +20,8 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 from kg import store as stores
 from tests.conftest import SEED
 from tests.test_server import call, get, running
@@ -77,6 +79,7 @@ def test_a_busy_store_makes_no_wait_exit_2_naming_the_holder_and_readers_go_on(s
     assert _generations(store) == before
 
 
+@pytest.mark.slow  # two builds, one waiting for the other's lock: 5 s
 def test_a_second_writer_waits_and_a_dead_holders_lock_is_taken_over(seed_store_path, tmp_path):
     store = _copy(seed_store_path, tmp_path)
     with _holding(store) as holder:
