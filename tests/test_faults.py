@@ -341,7 +341,12 @@ def test_a_writer_beside_readers_and_kg_serve(kill_seed, seed_store_path, full_s
             build_err = build.stderr.read()
             build.stderr.close()
         assert code in ((0,) if kill_seed is None else (None, 0)), (code, build_err)
-        live = new if code == 0 else old
+        if code == 0:
+            live = new
+        else:  # killed: before its swap (the old store) or after it, in its clean-up (the new)
+            papers = facts.stats(stores.open_store(store))["papers"]
+            assert papers in (old["papers"], new["papers"]), papers
+            live = new if papers == new["papers"] else old
         # the server and the readers answer with the live store once the writer is done
         assert _http_pairs(url) == live["pairs"]
         assert _cli_read(store, 0) == (live["papers"], "")
