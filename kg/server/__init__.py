@@ -16,7 +16,7 @@ Answers, by design:
 
 The modules, each importing only those after it: `http` (the server, routing, the handler),
 `queryform` (what a query is), `workers` (the query processes), `replies` (negotiation, answers).
-The worker processes start with `from kg.server import worker_main`.
+The worker processes start with `from kg.server.workers import worker_main`.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ import pyoxigraph as ox
 from kg import queries
 from kg import store as stores
 from kg.errors import KGError
-from kg.server import about
+from kg.server.about import DUMP, PAGING, openapi
 from kg.server.queryform import query_form
 from kg.server.replies import (
     GRAPH_TYPES,
@@ -243,9 +243,9 @@ class Handler(BaseHTTPRequestHandler):
             return Reply(200, "application/ld+json", jsonld_context(), {"Cache-Control": "max-age=3600"})
         if path == "/openapi.json":
             self._allow("GET")
-            body = json.dumps(about.openapi(self._base()), indent=1, ensure_ascii=False)
+            body = json.dumps(openapi(self._base()), indent=1, ensure_ascii=False)
             return Reply(200, JSON_TYPE, body.encode("utf-8"))
-        if path == about.DUMP:
+        if path == DUMP:
             self._allow("GET")
             return self.server.pool.run({"kind": "dump"}, max(self.server.limits.timeout, 300.0))
         if path in ("/queries", "/queries/"):
@@ -434,7 +434,7 @@ class Handler(BaseHTTPRequestHandler):
         query = saved[name]
         fields = self._url_fields(url_query)
         known = {p.name: p for p in query.params}
-        paging = {key: self._count(fields, key) for key in about.PAGING if key not in known}
+        paging = {key: self._count(fields, key) for key in PAGING if key not in known}
         params = {}
         for key in fields:
             if key in paging or key in ("format", "output"):

@@ -21,7 +21,8 @@ import pyoxigraph as ox
 from kg import queries, sparql, sparqltext
 from kg import store as stores
 from kg.errors import KGError, QueryError, StoreError, UnknownNameError
-from kg.server import about
+from kg.server.about import PREFIXES as ABOUT_PREFIXES
+from kg.server.about import service_description, void_description
 from kg.server.replies import (
     GRAPH_TYPES,
     Reply,
@@ -135,8 +136,8 @@ def _about(db: ox.Store, job: dict) -> Reply:
     media = negotiate(job["accept"], GRAPH_TYPES)
     if media is None:
         return not_acceptable(GRAPH_TYPES)
-    describe = about.service_description if job["what"] == "service" else about.void_description
-    return graph_reply(describe(db, job["base"]), media, about.PREFIXES)
+    describe = service_description if job["what"] == "service" else void_description
+    return graph_reply(describe(db, job["base"]), media, ABOUT_PREFIXES)
 
 
 def _dump(db: ox.Store, _job: dict) -> Reply:
@@ -256,7 +257,7 @@ class _Worker:
         # this file is kg/server/workers.py, so that folder is two above its own
         home = str(Path(__file__).resolve().parents[2])
         env = {**os.environ, "PYTHONPATH": home, "PYTHONSAFEPATH": "1"}
-        code = "import sys; from kg.server import worker_main; worker_main(*sys.argv[1:])"
+        code = "import sys; from kg.server.workers import worker_main; worker_main(*sys.argv[1:])"
         with theirs:
             self.process = subprocess.Popen(
                 [sys.executable, "-P", "-c", code, str(theirs.fileno()), str(root), str(os.getpid())],
