@@ -30,7 +30,7 @@ _OWNERS = {
     "export_file": "kg.export",
     "format_result": "kg.render",
     "open_store": "kg.store",
-    "push": "kg.remote",
+    "push": "kg.store.remote",
     "run_saved": "kg.queries",
     "run_sparql": "kg.sparql",
     "saved_queries": "kg.queries",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import networkx as nx
-import pyoxigraph as ox
 
 from kg.atomic import write_atomic
 from kg.namespaces import PREFIXES
+from kg.store import Store
 
 _COAUTHORS = """
 SELECT ?a ?aname ?b ?bname (COUNT(DISTINCT ?paper) AS ?papers) WHERE {
@@ -26,11 +26,11 @@ SELECT ?a ?aname ?t ?tname (COUNT(DISTINCT ?paper) AS ?papers) WHERE {
 """
 
 
-def _rows(store: ox.Store, query: str):
+def _rows(store: Store, query: str):
     return store.query(query, prefixes=PREFIXES)
 
 
-def coauthor_graph(store: ox.Store) -> nx.Graph:
+def coauthor_graph(store: Store) -> nx.Graph:
     """People as nodes; an edge per pair who wrote together, weighted by joint papers."""
     graph = nx.Graph(name="co-authors")
     for row in _rows(store, _COAUTHORS):
@@ -43,7 +43,7 @@ def coauthor_graph(store: ox.Store) -> nx.Graph:
     return graph
 
 
-def topic_graph(store: ox.Store) -> nx.Graph:
+def topic_graph(store: Store) -> nx.Graph:
     """Bipartite: people and topics; an edge when a person wrote on a topic, weighted by papers."""
     graph = nx.Graph(name="author-topics")
     for row in _rows(store, _AUTHOR_TOPICS):

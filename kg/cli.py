@@ -440,7 +440,7 @@ def push(store: str, source: Path | None, chunk: int, quiet: bool, no_wait: bool
     Each graph is uploaded in chunks to a temporary graph and swapped in with one
     update; running it again changes nothing.
     """
-    from kg import remote
+    from kg.store import remote
 
     if not stores.is_url(store):
         raise KGError(f"--store {store}: push needs a server URL (http://...)")

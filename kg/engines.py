@@ -17,10 +17,10 @@ import pyoxigraph as ox
 
 from kg.namespaces import PREFIXES
 from kg.sparql import Result
-from kg.store import collector_paused
+from kg.store import Store, collector_paused, in_process
 
 
-def _rows(store: ox.Store, query: str):
+def _rows(store: Store, query: str):
     return store.query(query, prefixes=PREFIXES)
 
 
@@ -45,7 +45,7 @@ def _as_iri(value) -> str | None:
     return value.value if isinstance(value, ox.NamedNode) else str(value)
 
 
-def authors_sharing_topics(store: ox.Store, author=None, min_shared=1, limit=None):
+def authors_sharing_topics(store: Store, author=None, min_shared=1, limit=None):
     """The answer of queries/authors-sharing-topics.rq, by counting topic bitsets.
 
     Same rows as the SPARQL (author1, author2, shared, topics; most shared first, then
@@ -192,7 +192,7 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
     joint: dict = {}
     titles: dict = {}
     names: dict = {}
-    if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore: one query, not thousands
+    if not in_process(store):  # a server: one query, not thousands
         rows = store.query(_PAPERS_OF, prefixes=PREFIXES, substitutions={ox.Variable("author"): author})
         found: dict = {}
         for row in rows:
@@ -223,7 +223,7 @@ def _coauthors_of(store, author: ox.NamedNode) -> tuple[dict, dict, dict]:
     return {a: papers for a, papers in joint.items() if a in names}, titles, names
 
 
-def coauthors(store: ox.Store, author=None):
+def coauthors(store: Store, author=None):
     """The answer of queries/coauthors.rq from the paper-author incidence.
 
     Same rows as the SPARQL (author1, author2, papers, titles; most papers first, then
@@ -369,7 +369,7 @@ def _read_while(store, query: str, work: Callable[[], None], substitutions: dict
     def rows():
         return store.query(query, prefixes=PREFIXES, substitutions=substitutions)
 
-    if not isinstance(store, ox.Store):  # a kg.remote.RemoteStore
+    if not in_process(store):  # a server
         work()
         return rows()
     with ThreadPoolExecutor(1) as pool:
@@ -379,7 +379,7 @@ def _read_while(store, query: str, work: Callable[[], None], substitutions: dict
 
 
 def _titles_of(store, paper):
-    if isinstance(store, ox.Store):
+    if in_process(store):
         return store.quads_for_pattern(paper, _NAME, None, _DEFAULT)
     return [ox.Quad(paper, _NAME, row["t"], ox.DefaultGraph()) for row in store.query(
         "SELECT ?t ?p WHERE { ?p schema:name ?t }", prefixes=PREFIXES,
@@ -401,14 +401,14 @@ SELECT ?person ?name ?papers ?aliases WHERE {
 """
 
 
-def authors(store: ox.Store):
+def authors(store: Store):
     """The answer of queries/authors.rq (name, papers, aliases; most papers first, then
     by name): one row per person and name, 0 papers for a person who wrote none, no
     aliases cell (unbound, as Oxigraph's GROUP_CONCAT of nothing) for one who has none.
 
     Same rows as the .rq, read by one query whose parts Oxigraph joins in bulk; the
     sort is made here. A remote store runs the .rq itself (its server's answer)."""
-    if not isinstance(store, ox.Store):
+    if not in_process(store):
         return None
     zero = ox.Literal("0", datatype=_INTEGER)
     rows = {}

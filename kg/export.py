@@ -50,6 +50,7 @@ import pyoxigraph as ox
 from kg.atomic import replacing, temp_beside
 from kg.errors import ExportError
 from kg.namespaces import PREFIXES, RDF, XSD
+from kg.store import Store
 
 FORMATS = {
     "turtle": ox.RdfFormat.TURTLE,
@@ -95,10 +96,6 @@ def export_to(store, fmt: str, out: BinaryIO, streamed: StreamedLines | None = N
     _check(fmt)
     if streamed is not None and fmt not in GRAPHLESS:
         raise ExportError(f"{fmt} keeps graphs: it cannot take streamed triples")
-    if not isinstance(store, ox.Store):  # e.g. a RemoteStore: copy it, then dump as usual
-        local = ox.Store()
-        local.extend(store.quads_for_pattern(None, None, None, None))
-        store = local
     if fmt == "nquads":
         out.writelines(_sorted_nquads(store))
     elif fmt == "jsonld":
@@ -120,19 +117,19 @@ def _check(fmt: str) -> None:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
 
 
-def _graphs(store: ox.Store) -> list:
+def _graphs(store: Store) -> list:
     """Every graph, the default one included, in the order of their names."""
     return sorted([ox.DefaultGraph(), *store.named_graphs()], key=_key)
 
 
-def _dump(store: ox.Store, graph, out: str | None = None) -> bytes | None:
+def _dump(store: Store, graph, out: str | None = None) -> bytes | None:
     """A graph's N-Triples, returned or written to the file at path `out`: both in Rust,
     without the GIL (into a Python file object, every write waits for the GIL, which a
     busy thread holds for 5 ms at a time: 6x slower beside the JSON-LD writer)."""
     return store.dump(output=out, format=ox.RdfFormat.N_TRIPLES, from_graph=graph)
 
 
-def _sorted_nquads(store: ox.Store) -> Iterator[bytes]:
+def _sorted_nquads(store: Store) -> Iterator[bytes]:
     """N-Quads in (graph, subject, predicate, object) order, one graph's chunk at a time.
 
     A graph's quads are distinct, so its N-Triples lines sorted as bytes are in
@@ -151,7 +148,7 @@ def _sorted_nquads(store: ox.Store) -> Iterator[bytes]:
         yield chunk
 
 
-def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int, *, nested: bool = False) -> list[str]:
+def _dump_graphs(store: Store, graphs: list, folder: str, parts: int, *, nested: bool = False) -> list[str]:
     """Dump `graphs` as N-Triples, a file each, `parts` threads at a time: Oxigraph
     decodes terms without the GIL, so the threads share the cores. With `nested`, a
     named graph's lines start with its name and " ~ " (see _write_jsonld)."""
@@ -174,7 +171,7 @@ def _dump_graphs(store: ox.Store, graphs: list, folder: str, parts: int, *, nest
 
 
 @contextmanager
-def _sorted_ntriples(store: ox.Store, streamed: StreamedLines | None = None) -> Iterator[BinaryIO]:
+def _sorted_ntriples(store: Store, streamed: StreamedLines | None = None) -> Iterator[BinaryIO]:
     """A stream of the default graph's triples as sorted N-Triples lines: dumped from
     the store, or with `streamed`, read from the lines a build kept of them (all of
     them: see StagedExport)."""
@@ -278,7 +275,7 @@ class StagedExport:
         self._job = None
         self.seconds = 0.0  # how long writing it took, once written
 
-    def start(self, store: ox.Store) -> None:
+    def start(self, store: Store) -> None:
         """Begin writing the export of `store`, which must not change from here on."""
         def write() -> None:
             began = time.perf_counter()
@@ -586,7 +583,7 @@ def _text_lines(stream: BinaryIO) -> Iterator[str]:
         yield from lines
 
 
-def _write_jsonld(store: ox.Store, out: BinaryIO) -> None:
+def _write_jsonld(store: Store, out: BinaryIO) -> None:
     """The store as one JSON-LD document with the context embedded: the default graph's
     nodes in the top-level @graph, each named graph a node of its name holding its own
     @graph, all in the order of the N-Triples forms of subjects and graph names. Every

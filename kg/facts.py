@@ -11,6 +11,7 @@ from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
 from kg.names import fold
 from kg.namespaces import PREFIXES, mint
 from kg.queries import canonical, expand_iri, find_entity
+from kg.store import Store
 
 _COUNTS = """
 SELECT
@@ -30,7 +31,7 @@ WHERE {
 KINDS = ("papers", "people", "authorships", "topics", "roles", "postings", "locations", "figures")
 
 
-def stats(store: ox.Store) -> dict[str, int]:
+def stats(store: Store) -> dict[str, int]:
     """Entity counts and triples of the default graph (the merge: one node per real
     thing), quads in all graphs, and the number of named graphs."""
     row = next(iter(store.query(_COUNTS, prefixes=PREFIXES)))
@@ -66,27 +67,6 @@ class Entity:
                 "facts": [f.__dict__ for f in self.facts], "sources": self.sources}
 
 
-# The entity's facts in the default graph (the merge); for each, the files of the source
-# graphs that state it, under the IRIs they minted (an alias is schema:sameAs the entity).
-_FACTS = """
-SELECT ?dir ?p ?o ?olabel ?file ?e WHERE {
-  { BIND("out" AS ?dir) ?e ?p ?o
-    OPTIONAL { ?e schema:sameAs? ?x . ?o schema:sameAs? ?y . GRAPH ?g { ?x ?p ?y } ?g kg:fileName ?file } }
-  UNION
-  { BIND("in" AS ?dir) ?o ?p ?e FILTER(?p != pro:isHeldBy)
-    OPTIONAL { ?e schema:sameAs? ?x . ?o schema:sameAs? ?y . GRAPH ?g { ?y ?p ?x } ?g kg:fileName ?file } }
-  OPTIONAL { ?o schema:name|skos:prefLabel|schema:title|kg:fileName ?olabel }
-} ORDER BY ?dir ?p ?o"""
-
-# Where the sources said it: each source's graph, under the IRI it minted.
-_SOURCES = """
-SELECT DISTINCT ?file ?line ?e WHERE {
-  ?e schema:sameAs? ?x .
-  { GRAPH ?s { ?x prov:wasDerivedFrom ?s OPTIONAL { ?x kg:sourceLine ?line } } }
-  UNION { GRAPH ?s { ?slot pro:isHeldBy ?x ; prov:wasDerivedFrom ?s ; kg:sourceLine ?line } }
-  GRAPH ?s { ?s kg:fileName ?file }
-} ORDER BY ?file ?line"""
-
 _KINDS = {"Person": "person", "ScholarlyArticle": "paper", "Concept": "topic", "Occupation": "role",
           "ImageObject": "figure", "JobPosting": "posting", "Event": "event", "Place": "place",
           "PostalAddress": "address", "RoleInTime": "authorship", "ConceptScheme": "topic scheme",
@@ -95,7 +75,7 @@ _LABEL_PREDICATES = ("schema:name", "skos:prefLabel", "schema:title", "kg:fileNa
                      "rdfs:label", "dcterms:title", "schema:caption")
 
 
-def describe(store: ox.Store, text: str, pick: int | None = None) -> Entity:
+def describe(store: Store, text: str, pick: int | None = None) -> Entity:
     """Everything known about the person, paper, topic or role named `text`, or about
     the IRI it writes. A name several entities share raises AmbiguousNameError unless
     `pick` says which of them (1 for the first of `candidates`)."""
@@ -127,7 +107,7 @@ def describe(store: ox.Store, text: str, pick: int | None = None) -> Entity:
 _QUALIFIED = re.compile(r"(.+?)\s*\(([^()]+)\)\s*")
 
 
-def _qualified(store: ox.Store, text: str) -> str | None:
+def _qualified(store: Store, text: str) -> str | None:
     """"Applied Scientist (AGI)": a shared name and, in brackets, words of what tells one
     of its entities apart (as `candidates` words it): that entity's IRI, if only one fits."""
     match = _QUALIFIED.fullmatch(text)
@@ -155,7 +135,7 @@ class Candidate:
     detail: str
 
 
-def candidates(store: ox.Store, iris: list[str]) -> list[Candidate]:
+def candidates(store: Store, iris: list[str]) -> list[Candidate]:
     """The entities of an ambiguous name, numbered in the given order, each with the facts
     that tell them apart: a role's team, places and postings; a person's papers, years
     and co-authors; a paper's year, venue, first author and identifier."""
@@ -199,12 +179,12 @@ WHERE { OPTIONAL { ?e schema:datePublished ?year }
 GROUP BY ?e"""
 
 
-def _rows(store: ox.Store, query: str, node: ox.NamedNode) -> list:
+def _rows(store: Store, query: str, node: ox.NamedNode) -> list:
     """The rows of a query about one entity, bound as ?e (so each query projects ?e)."""
     return list(store.query(query, prefixes=PREFIXES, substitutions={ox.Variable("e"): node}))
 
 
-def _role_detail(store: ox.Store, node: ox.NamedNode) -> str:
+def _role_detail(store: Store, node: ox.NamedNode) -> str:
     rows = _rows(store, _ROLE_DETAIL, node)
     teams = sorted({r["team"].value for r in rows if r["team"]})
     places = ", ".join(r["place"].value + (f" ({r['n'].value})" if int(r["n"].value) > 1 else "")
@@ -218,7 +198,7 @@ def _role_detail(store: ox.Store, node: ox.NamedNode) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _person_detail(store: ox.Store, node: ox.NamedNode) -> str:
+def _person_detail(store: Store, node: ox.NamedNode) -> str:
     papers = _rows(store, _PERSON_PAPERS, node)
     if not papers:
         return "no papers"
@@ -232,7 +212,7 @@ def _person_detail(store: ox.Store, node: ox.NamedNode) -> str:
             f"{title!r}{more}{with_}")
 
 
-def _paper_detail(store: ox.Store, node: ox.NamedNode) -> str:
+def _paper_detail(store: Store, node: ox.NamedNode) -> str:
     row = next(iter(_rows(store, _PAPER_DETAIL, node)), None)
     if row is None:  # pragma: no cover - an aggregate always answers one row
         return ""
@@ -246,38 +226,123 @@ def _short(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
-def describe_iri(store: ox.Store, iri: str) -> Entity | None:
+_SAME_AS = ox.NamedNode(PREFIXES["schema"] + "sameAs")
+_HELD_BY = ox.NamedNode(PREFIXES["pro"] + "isHeldBy")
+_DERIVED = ox.NamedNode(PREFIXES["prov"] + "wasDerivedFrom")
+_LINE = ox.NamedNode(PREFIXES["kg"] + "sourceLine")
+_FILE = ox.NamedNode(PREFIXES["kg"] + "fileName")
+_TYPE = ox.NamedNode(PREFIXES["rdf"] + "type")
+# how a fact's other end is named, best first
+_OBJECT_LABELS = tuple(ox.NamedNode(PREFIXES[p] + n) for p, n in
+                       (("schema", "name"), ("skos", "prefLabel"), ("schema", "title"), ("kg", "fileName")))
+
+
+class _Described:
+    """The store's description of an entity (Store.describe), indexed: the default
+    graph's triples (the merge) and, for each triple a source graph states, its graphs."""
+
+    def __init__(self, quads: list[ox.Quad]):
+        self.default: list[ox.Quad] = []
+        self.out: dict[tuple, list] = {}  # (subject, predicate) -> objects, default graph
+        self.graphs: dict[tuple, list[ox.NamedNode]] = {}  # (s, p, o) -> named graphs
+        self.named: dict[tuple, list[tuple]] = {}  # (s, p) -> (object, graph), named graphs
+        self.held: dict = {}  # person -> (authorship, graph) of pro:isHeldBy, named graphs
+        for q in quads:
+            if isinstance(q.graph_name, ox.DefaultGraph):
+                self.default.append(q)
+                self.out.setdefault((q.subject, q.predicate), []).append(q.object)
+            else:
+                self.graphs.setdefault((q.subject, q.predicate, q.object), []).append(q.graph_name)
+                self.named.setdefault((q.subject, q.predicate), []).append((q.object, q.graph_name))
+                if q.predicate == _HELD_BY:
+                    self.held.setdefault(q.object, []).append((q.subject, q.graph_name))
+
+    def aliases(self, node) -> list:
+        """The node and what it is schema:sameAs (the path `schema:sameAs?`)."""
+        return [node, *self.out.get((node, _SAME_AS), ())]
+
+    def stated_in(self, s, p, o) -> list[ox.NamedNode]:
+        """The source graphs that state (s p o): under any alias of s and of o."""
+        return [g for x in self.aliases(s) for y in self.aliases(o) for g in self.graphs.get((x, p, y), ())]
+
+    def in_graph(self, s, p, graph) -> list:
+        """The objects of (s p ?) in a named graph."""
+        return [o for o, g in self.named.get((s, p), ()) if g == graph]
+
+    def label(self, node) -> str | None:
+        for predicate in _OBJECT_LABELS:
+            values = self.out.get((node, predicate))
+            if values:
+                return min(v.value for v in values)
+        return None
+
+
+def _order(term) -> tuple:
+    """SPARQL's ORDER BY for the terms of a fact: IRIs before literals; numbers by value."""
+    if isinstance(term, ox.Literal):
+        numeric = term.datatype.value.rsplit("#", 1)[-1] in ("integer", "decimal", "double", "float", "int",
+                                                              "long", "gYear")
+        try:
+            return (2, float(term.value) if numeric else float("inf"), term.value)
+        except ValueError:
+            return (2, float("inf"), term.value)
+    return (1, 0.0, term.value)
+
+
+def describe_iri(store: Store, iri: str) -> Entity | None:
     """Everything the default graph says about `iri` (or about the entity it is an alias
     of), with the source files of each fact and the file:line each source read it from;
-    None when the store says nothing about it."""
+    None when the store says nothing about it. Read from the store's description of the
+    entity (Store.describe: its quads and its neighbours' names and provenance)."""
     entity = canonical(store, ox.NamedNode(iri))
-    bound = {ox.Variable("e"): entity}
-    facts: dict[tuple, Fact] = {}
-    for row in store.query(_FACTS, prefixes=PREFIXES, substitutions=bound):
-        obj = row["o"]
-        key = (row["dir"].value, row["p"].value, str(obj))
-        fact = facts.get(key)
-        if fact is None:
-            label = row["olabel"].value if row["olabel"] else obj.value
-            fact = facts[key] = Fact(row["dir"].value, prefixed(row["p"].value), row["p"].value, label,
-                                     obj.value if isinstance(obj, ox.NamedNode) else None)
-        if row["file"] and row["file"].value not in fact.sources:
-            fact.sources.append(row["file"].value)
+    seen = _Described(store.describe(entity))
+    files = {q.subject: q.object.value for q in seen.default if q.predicate == _FILE}
+    facts: list[tuple[tuple, Fact]] = []
+    ends = [("out", q, q.object, seen.stated_in(entity, q.predicate, q.object))
+            for q in seen.default if q.subject == entity]
+    ends += [("in", q, q.subject, seen.stated_in(q.subject, q.predicate, entity))
+             for q in seen.default if q.object == entity and q.predicate != _HELD_BY]
+    for direction, q, other, stated in ends:
+        label = seen.label(other) if not isinstance(other, ox.Literal) else None
+        fact = Fact(direction, prefixed(q.predicate.value), q.predicate.value, label or other.value,
+                    other.value if isinstance(other, ox.NamedNode) else None,
+                    sorted({files[g] for g in stated if g in files}))
+        facts.append(((direction, q.predicate.value, _order(other)), fact))
     if not facts:
         return None
-    sources = [f"{r['file'].value}:{r['line'].value}" if r["line"] else r["file"].value
-               for r in store.query(_SOURCES, prefixes=PREFIXES, substitutions=bound)]
-    with_lines = {s.rsplit(":", 1)[0] for s in sources if ":" in s}
-    sources = [s for s in sources if ":" in s or s not in with_lines]
+    ordered = [fact for _key, fact in sorted(facts, key=lambda kf: kf[0])]
     base = mint("")
-    aliases = sorted(f.iri for f in facts.values() if f.direction == "out" and f.predicate == "schema:sameAs"
+    aliases = sorted(f.iri for f in ordered if f.direction == "out" and f.predicate == "schema:sameAs"
                      and f.iri is not None and f.iri.startswith(base))
-    label = next((f.value for p in _LABEL_PREDICATES for f in facts.values()
+    label = next((f.value for p in _LABEL_PREDICATES for f in ordered
                   if f.direction == "out" and f.predicate == p), entity.value)
-    return Entity(entity.value, _kind(store, entity), label, list(facts.values()), sources, aliases)
+    kinds = [_KINDS.get(o.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]) for o in seen.out.get((entity, _TYPE), ())]
+    return Entity(entity.value, next((k for k in kinds if k), "entity"), label, ordered,
+                  _sources(seen, entity), aliases)
 
 
-def _kind(store: ox.Store, entity: ox.NamedNode) -> str:
+def _sources(seen: _Described, entity: ox.NamedNode) -> list[str]:
+    """Where the sources said it: "file:line" for each line a source read it from (the
+    entity, or an authorship it holds: its byline), "file" for a source without lines."""
+    found: set[tuple[str, int | None]] = set()
+    for x in seen.aliases(entity):
+        pairs = []
+        for source, graph in seen.named.get((x, _DERIVED), ()):
+            if source == graph:  # stated by a source, in its own graph
+                pairs += [(graph, line) for line in seen.in_graph(x, _LINE, graph) or [None]]
+        for slot, graph in seen.held.get(x, ()):
+            if graph in seen.in_graph(slot, _DERIVED, graph):
+                pairs += [(graph, line) for line in seen.in_graph(slot, _LINE, graph)]
+        for graph, line in pairs:
+            for name in seen.in_graph(graph, _FILE, graph):
+                found.add((name.value, None if line is None else int(line.value)))
+    ordered = sorted(found, key=lambda fl: (fl[0], -1 if fl[1] is None else fl[1]))
+    with_lines = {f for f, line in ordered if line is not None}
+    return [f"{f}:{line}" if line is not None else f for f, line in ordered
+            if line is not None or f not in with_lines]
+
+
+def _kind(store: Store, entity: ox.NamedNode) -> str:
     for quad in store.quads_for_pattern(entity, ox.NamedNode(PREFIXES["rdf"] + "type"), None, ox.DefaultGraph()):
         local = quad.object.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
         if local in _KINDS:

@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from kg import merge, reconcile
 from kg import store as stores
-from kg.errors import SourceError, StoreError, unreadable
+from kg.errors import SourceError, unreadable
 from kg.export import StagedExport, StreamedLines, nquads_as_ntriples
 from kg.mapping import (
     ANTHOLOGY_REPOSITORY,
@@ -306,23 +306,20 @@ def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
     name_variants.yaml (default: see find_name_variants). `workers` validation
     processes (default: up to 2 on a large store). `export` (format, path): the new
     store's export, written while it is validated and put in place once the store is
-    live; on failure the file is left as it was. A server `store` (kg.remote) gets the
-    same build, made in a temporary embedded store and then swapped in there. One
+    live; on failure the file is left as it was. A server `store` (kg.store.remote) gets
+    the same build, made in a temporary embedded store and then swapped in there. One
     writer at a time (stores.writer_lock): with `wait` False a busy store is a
     StoreError, else `on_wait(message)` and the build waits its turn.
     """
     with stores.writer_lock(store, wait=wait, on_wait=on_wait):
-        if stores.is_url(store):
-            return _build_remote(paths, store=str(store), add=add, curation=curation, on_stage=on_stage,
-                                 review=review, threshold=threshold, name_variants=name_variants,
-                                 progress=progress, workers=workers, export=export)
-        return _build(paths, store=Path(store), add=add, curation=curation, on_stage=on_stage,
-                      review=review, threshold=threshold, name_variants=name_variants, progress=progress,
-                      workers=workers, export=export)
+        target = stores.open_store(store, must_exist=False)
+        return _build(paths, target=target, add=add, curation=curation, on_stage=on_stage, review=review,
+                      threshold=threshold, name_variants=name_variants, progress=progress, workers=workers,
+                      export=export)
 
 
-def _build(paths, *, store: Path, add: bool, curation, on_stage, review, threshold, name_variants,
-           progress, workers, export, review_path: Path | None = None) -> BuildResult:
+def _build(paths, *, target: stores.Store, add: bool, curation, on_stage, review, threshold,
+           name_variants, progress, workers, export) -> BuildResult:
     """The stages of `build` in order (parse, load, compact, reconcile, merge, describe,
     validate, export, commit), each noted and timed in turn inside one staged store.
 
@@ -337,13 +334,15 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
     quads, issues, kinds = read_documents(documents, curation)
     graphs = [ox.NamedNode(g) for g in kinds] + [source_iri(p.name) for p in collections]
     kinds.update({source_iri(p.name).value: merge.ANTHOLOGY for p in collections})
-    review_file = reconcile.load_review(review or review_path or reconcile.review_path(store))
+    # a server's review file is the one here (a server has no folder of kg's own)
+    review_file = reconcile.load_review(review or (reconcile.review_path(target.path) if target.embedded
+                                                   else Path(reconcile.REVIEW_FILE)))
     meta = ox.NamedNode(mint(*META_GRAPH.split("/")))
     links = ox.NamedNode(reconcile.RECONCILIATION_GRAPH)
     watch.add("parse", clock() - start)  # guides: read, resolved and mapped together
     staged = StagedExport(*export, whole=not add) if export is not None else None
     try:
-        with stores.staging(store, extend=add) as staging:
+        with target.staging(extend=add, on_stage=on_stage) as staging:
             db = staging.store
             start = clock()
             replaced = [*graphs, meta, links]
@@ -463,41 +462,6 @@ def _build(paths, *, store: Path, add: bool, curation, on_stage, review, thresho
     watch.add("commit", clock() - start)
     return BuildResult(True, report, tuple(issues), tuple(g.value for g in graphs), described.count,
                        dict(watch))
-
-
-def _build_remote(paths, *, store: str, add: bool, curation, on_stage, review, threshold, name_variants,
-                  progress, workers, export) -> BuildResult:
-    """The build onto a server: the same pipeline into a temporary embedded store (with
-    `add`, a copy of what the server holds first), then one swap of graphs there."""
-    import tempfile
-
-    from kg import remote
-    from kg.export import export_file
-
-    note = on_stage or (lambda _msg: None)
-    server = remote.RemoteStore.from_spec(store)
-    with tempfile.TemporaryDirectory(prefix="kg-remote-build-") as scratch:
-        local = Path(scratch) / "store"
-        if add:
-            if server.is_empty():
-                raise StoreError(f"no kg data at {store} to add to; run `kg build` first")
-            note("reading the server's graphs")
-            with stores.staging(local, extend=False) as staging:
-                staging.add(server.quads_for_pattern(None, None, None, None))
-                staging.commit(optimize=False)
-        result = _build(paths, store=local, add=add, curation=curation, on_stage=on_stage, review=review,
-                        threshold=threshold, name_variants=name_variants, progress=progress,
-                        workers=workers, export=None,
-                        review_path=review or Path(reconcile.REVIEW_FILE))
-        if not result.written:
-            return result
-        note("writing store")
-        built = stores.open_store(local)
-        remote.push(built, store, on_stage=note)
-        del built
-    if export is not None:
-        export_file(stores.open_store(store), *export)
-    return result
 
 
 # --- what an --add changes in the default graph ------------------------------------------
@@ -757,12 +721,10 @@ def _validation_workers(quads: int) -> int:
 def validate_live(spec: str | Path | None = None) -> Report:
     """Validate the store a --store value names: an embedded one in batches of focus
     nodes (the build's validation), a server's default graph (the merge) read whole."""
-    target = stores.store_path(spec)
-    live = stores.open_store(target)
-    if stores.is_url(target):
+    live = stores.open_store(spec)
+    if not live.embedded:
         return validate_graph(to_rdflib(list(live.quads_for_pattern(None, None, None, ox.DefaultGraph()))))
-    path = str((Path(target) / stores.CURRENT).resolve())
-    return validate_store(live, workers=_validation_workers(len(live)), path=path)
+    return validate_store(live.native, workers=_validation_workers(len(live)), path=str(live.generation))
 
 
 def reconcile_live(spec: str | Path | None = None, *, guides: Sequence[Path] = (),

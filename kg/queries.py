@@ -20,6 +20,7 @@ from kg.errors import AmbiguousNameError, QueryError, UnknownNameError
 from kg.names import fold, name_key
 from kg.namespaces import PREFIXES, RDF, SCHEMA, SKOS, XSD, mint
 from kg.sparql import Result, run_sparql
+from kg.store import Store
 
 ENTITY_KINDS = ("person", "paper", "topic", "role")
 SCALAR_KINDS = ("integer", "string", "any")  # any: an entity of any kind
@@ -112,7 +113,7 @@ def get_query(name: str) -> SavedQuery:
     return queries[name]
 
 
-def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) -> Result:
+def run_saved(store: Store, name: str, params: dict[str, str] | None = None) -> Result:
     """Run a saved query with its parameters bound as RDF terms."""
     query = get_query(name)
     given = dict(params or {})
@@ -146,7 +147,7 @@ def run_saved(store: ox.Store, name: str, params: dict[str, str] | None = None) 
     return result
 
 
-def bind(store: ox.Store, param: Param, value: str) -> ox.NamedNode | ox.Literal:
+def bind(store: Store, param: Param, value: str) -> ox.NamedNode | ox.Literal:
     """The RDF term a parameter value stands for."""
     if param.type == "integer":
         if not re.fullmatch(r"[+-]?\d+", value.strip()):
@@ -157,7 +158,7 @@ def bind(store: ox.Store, param: Param, value: str) -> ox.NamedNode | ox.Literal
     return find_entity(store, param.type, value)  # an entity kind, or "any"
 
 
-def labels(store: ox.Store, kind: str) -> list[tuple[ox.NamedNode, str]]:
+def labels(store: Store, kind: str) -> list[tuple[ox.NamedNode, str]]:
     return [(row["e"], row["label"].value)
             for row in store.query(_LABELS[kind], prefixes=PREFIXES)]
 
@@ -194,7 +195,7 @@ def expand_iri(text: str) -> str | None:
     return None
 
 
-def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]:
+def exactly_labelled(store: Store, kind: str, text: str) -> set[ox.NamedNode]:
     """The entities of `kind` with `text`, as given, as a label or as their IRI: index
     lookups, where a SPARQL query with the label bound reads every label."""
     cls, props = _LABEL_INDEX[kind]
@@ -212,7 +213,7 @@ def exactly_labelled(store: ox.Store, kind: str, text: str) -> set[ox.NamedNode]
             and next(store.quads_for_pattern(e, a, cls, _DEFAULT), None) is not None}
 
 
-def canonical(store: ox.Store, iri: ox.NamedNode) -> ox.NamedNode:
+def canonical(store: Store, iri: ox.NamedNode) -> ox.NamedNode:
     """The IRI the default graph knows `iri` by: itself, or the canonical IRI that is
     schema:sameAs it (a guide's IRI for a paper or person merged under the Anthology's)."""
     if next(store.quads_for_pattern(iri, None, None, _DEFAULT), None) is not None:
@@ -221,7 +222,7 @@ def canonical(store: ox.Store, iri: ox.NamedNode) -> ox.NamedNode:
     return merged.subject if merged is not None and isinstance(merged.subject, ox.NamedNode) else iri
 
 
-def find_entity(store: ox.Store, kind: str, text: str) -> ox.NamedNode:
+def find_entity(store: Store, kind: str, text: str) -> ox.NamedNode:
     """The entity of `kind` ("any" for all kinds) whose name, alias or IRI matches `text`.
 
     Case, accents, dots and hyphens are ignored; failing that, a unique entity whose

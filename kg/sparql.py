@@ -12,6 +12,7 @@ import pyoxigraph as ox
 from kg import dataset, sparqltext
 from kg.errors import QueryError
 from kg.namespaces import PREFIXES
+from kg.store import in_process
 
 
 @dataclass
@@ -55,7 +56,7 @@ def run_sparql(store, text: str, bindings: dict | None = None, *, allow_service:
     named = list(named_graphs or []) if given else list(reading.named_graphs)
     options: dict = {"prefixes": PREFIXES, "substitutions": bindings or None}
     try:
-        if dataset.merges(default) and (given or isinstance(store, ox.Store)):
+        if dataset.merges(default) and (given or in_process(store)):
             answer = dataset.query_merged(text, default, named, dataset.store_triples(store), **options)
         else:
             if given:  # the protocol's dataset, exactly as given

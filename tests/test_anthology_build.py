@@ -164,7 +164,7 @@ def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_erro
     # chunks of a few lines, loaded two at a time: writes that split lines anywhere
     # still give every quad, once
     data = ox.serialize(quads, format=ox.RdfFormat.N_QUADS)
-    monkeypatch.setattr(stores, "LOAD_CHUNK_BYTES", 1000)
+    monkeypatch.setattr(stores.local, "LOAD_CHUNK_BYTES", 1000)
     with stores.staging(tmp_path / "chunked", extend=False) as staging:
         with staging.bulk_writer() as out:
             for at in range(0, len(data), 7):
@@ -174,7 +174,7 @@ def test_the_streamed_loader_loads_what_was_written_and_a_failed_load_is_an_erro
         staging.discard()
     # the loader stops at a bad line; writing on (well past a chunk) must not block,
     # and the error says what failed
-    monkeypatch.setattr(stores, "LOAD_CHUNK_BYTES", 1 << 16)
+    monkeypatch.setattr(stores.local, "LOAD_CHUNK_BYTES", 1 << 16)
     raised: list[BaseException] = []
 
     def write_bad() -> None:

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
-from kg import facts, remote
+from kg import facts
 from kg import store as stores
+from kg.store import remote
 from tests import test_remote
 from tests.conftest import SEED
 from tests.test_remote import _raw_graphs
@@ -189,7 +190,7 @@ def test_the_next_writer_drops_a_dead_writers_upload_graphs_never_a_live_ones(ox
     assert _run(push, env).returncode == 0
     before = _server_state(oxigraph)
     # a writer that holds the server's lock and has begun an upload, then dies without cleaning up
-    code = ("import sys, time; import pyoxigraph as ox; from kg import remote, store\n"
+    code = ("import sys, time; import pyoxigraph as ox; from kg import store; from kg.store import remote\n"
             "with store.writer_lock(sys.argv[1]):\n"
             "    triple = ox.Triple(ox.NamedNode('urn:a'), ox.NamedNode('urn:b'), ox.Literal('c'))\n"
             "    remote.RemoteStore.from_spec(sys.argv[1]).upload(ox.NamedNode('urn:kg:upload:dead:0'), [triple])\n"

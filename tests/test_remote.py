@@ -25,10 +25,11 @@ import pytest
 from click.testing import CliRunner
 from conftest import SEED
 
-from kg import export, queries, remote, render
+from kg import export, queries, render
 from kg import store as stores
 from kg.cli import main
 from kg.pipeline import build
+from kg.store import remote
 
 # real Oxigraph and Virtuoso servers started, loaded and stopped: minutes; left out of `pytest -q`, run by `pytest -m slow` (.ci/run runs both)
 pytestmark = pytest.mark.slow
@@ -604,3 +605,17 @@ def test_both_stores_are_the_one_store_interface(loaded_oxigraph, seed_store_pat
     assert not isinstance(object(), stores.Store)
     assert facts.stats(local) == facts.stats(server)
     assert export.export_bytes(local, "nquads") == export.export_bytes(server, "nquads")
+    # an entity's description, by pattern lookups embedded and by three queries on a server:
+    # a person (aliases, authorships), a paper, a topic, a role, a posting, a figure
+    kinds = ("Person", "ScholarlyArticle", "Concept", "Occupation", "JobPosting", "ImageObject")
+    for kind in kinds:
+        rows = local.query("SELECT ?e WHERE { ?e a ?k } ORDER BY ?e LIMIT 3",
+                           substitutions={ox.Variable("k"): ox.NamedNode(
+                               ("http://www.w3.org/2004/02/skos/core#" if kind == "Concept" else "http://schema.org/")
+                               + kind)})
+        entities = [r["e"] for r in rows]
+        assert entities, kind
+        for entity in entities:
+            mine = sorted(map(str, local.describe(entity)))
+            assert mine and sorted(map(str, server.describe(entity))) == mine, entity
+            assert facts.describe_iri(server, entity.value) == facts.describe_iri(local, entity.value)

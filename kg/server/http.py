@@ -532,12 +532,8 @@ def make_server(store_path: str | os.PathLike, host: str = DEFAULT_HOST, port: i
     `cors` (an origin such as https://yasgui.example, or *) lets pages there read answers.
     """
     root = stores.store_path(store_path)
-    if stores.is_url(root):
-        stores.open_store(root)  # fail now, not at the first request
-    else:  # the same check, not pinning: the workers read it, with pins of their own
-        _db, generation = stores.open_generation(root)
-        del _db
-        stores.release(generation)
+    # fail now, not at the first request; not pinning: the workers read it, with pins of their own
+    stores.open_store(root).close()
     if timeout <= 0 or max_rows < 1 or max_request < 1 or (max_memory is not None and max_memory < 1):
         raise KGError("timeout, max_rows and max_request must be positive")
     if cors is not None and cors != "*" and not re.fullmatch(r"https?://[^/\s]+", cors):

@@ -40,34 +40,22 @@ MEMORY_POLL = 0.1  # seconds between looks at a busy worker's memory
 # --- the worker process ----------------------------------------------------------------
 
 class _LiveStore:
-    """The worker's read-only store, reopened when a build swaps in a new generation."""
+    """The worker's store, opened at its first job (a StoreError until there is one) and
+    refreshed before each: a build's new generation is read from the next job on."""
 
-    def __init__(self, root: Path | str):
-        self.root = root
-        self.target: str | None = None
-        self.db: ox.Store | None = None
-        self.generation: Path | None = None  # the one this worker pins
+    def __init__(self, spec: Path | str):
+        self.spec = spec
+        self.store: stores.Store | None = None
 
-    def get(self) -> ox.Store:
-        if stores.is_url(self.root):  # a server: no generations to follow
-            if self.db is None:
-                self.db = stores.open_store(self.root)
-            return self.db
-        try:
-            target = os.readlink(Path(self.root) / stores.CURRENT)
-        except OSError:
-            target = None
-        if self.db is None or target != self.target:
-            self.db = None
-            if self.generation is not None:  # let the next build remove the old one
-                stores.release(self.generation)
-                self.generation = None
-            self.db, self.generation = stores.open_generation(self.root)
-            self.target = self.generation.name
-        return self.db
+    def get(self) -> stores.Store:
+        if self.store is None:
+            self.store = stores.open_store(self.spec)
+        else:
+            self.store.refresh()
+        return self.store
 
 
-def _run_sparql(db: ox.Store, job: dict) -> Reply:
+def _run_sparql(db: stores.Store, job: dict) -> Reply:
     """A query with the protocol's dataset if the request gives one (kg.sparql says the
     rest). The handler has refused SERVICE already; a worker that left the network lets
     a SERVICE that got past it fail on no network rather than on a second check."""
@@ -89,7 +77,7 @@ def _run_sparql(db: ox.Store, job: dict) -> Reply:
     return result_reply(result, job["accept"], cap, "add LIMIT (and OFFSET to page through it) to the query")
 
 
-def _run_saved(db: ox.Store, job: dict) -> Reply:
+def _run_saved(db: stores.Store, job: dict) -> Reply:
     """A saved query; `limit` / `offset` (kg.server.http) page its rows, so an answer over
     the row cap can be read a page at a time (X-KG-Total-Rows says how many there are)."""
     try:
@@ -110,7 +98,7 @@ def _run_saved(db: ox.Store, job: dict) -> Reply:
     return reply
 
 
-def _entity_rdf(db: ox.Store, job: dict) -> Reply:
+def _entity_rdf(db: stores.Store, job: dict) -> Reply:
     """An entity as RDF (/entity with an RDF Accept): what the default graph says about
     it and what points at it, under its canonical IRI (an alias redirects there)."""
     try:
@@ -119,10 +107,8 @@ def _entity_rdf(db: ox.Store, job: dict) -> Reply:
         return Reply.error(400, f"{job['iri']!r} is not an IRI")
     if entity.value != job["iri"]:
         return Reply(303, "text/plain; charset=utf-8", b"", {"Location": job["location"] + entity.value})
-    default = ox.DefaultGraph()
-    triples = [ox.Triple(q.subject, q.predicate, q.object)
-               for pattern in ((entity, None, None), (None, None, entity))
-               for q in db.quads_for_pattern(*pattern, default)]
+    triples = [ox.Triple(q.subject, q.predicate, q.object) for q in db.describe(entity)
+               if isinstance(q.graph_name, ox.DefaultGraph) and entity in (q.subject, q.object)]
     if not triples:
         return Reply.error(404, f"the store says nothing about <{entity.value}>")
     if len(triples) > job["max_rows"]:
@@ -131,7 +117,7 @@ def _entity_rdf(db: ox.Store, job: dict) -> Reply:
     return graph_reply(sorted(set(triples), key=str), media) if media else not_acceptable(GRAPH_TYPES)
 
 
-def _about(db: ox.Store, job: dict) -> Reply:
+def _about(db: stores.Store, job: dict) -> Reply:
     """The Service Description or VoID + DCAT, in the RDF syntax the client asks for."""
     media = negotiate(job["accept"], GRAPH_TYPES)
     if media is None:
@@ -140,14 +126,14 @@ def _about(db: ox.Store, job: dict) -> Reply:
     return graph_reply(describe(db, job["base"]), media, ABOUT_PREFIXES)
 
 
-def _dump(db: ox.Store, _job: dict) -> Reply:
+def _dump(db: stores.Store, _job: dict) -> Reply:
     """Every graph as N-Quads, the bytes `kg export -f nquads` writes (void:dataDump)."""
     from kg import export
 
     return Reply(200, "application/n-quads", export.export_bytes(db, "nquads"))
 
 
-def execute(db: ox.Store, job: dict) -> Reply:
+def execute(db: stores.Store, job: dict) -> Reply:
     """Answer one job: {"kind": "sparql" | "saved", ...}. Runs in a worker process."""
     if job["kind"] == "sparql":
         return _run_sparql(db, job)

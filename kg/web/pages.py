@@ -20,6 +20,7 @@ from kg.facts import Entity as Description
 from kg.facts import Fact, describe_iri, prefixed
 from kg.namespaces import PREFIXES, base_iri
 from kg.queries import ENTITY_KINDS, canonical, find_entity
+from kg.store import Store
 from kg.web import views
 
 HTML_TYPE = "text/html; charset=utf-8"
@@ -45,7 +46,7 @@ def page_config() -> dict:
     return {"prefixes": PREFIXES, "base": base_iri(), "kinds": list(ENTITY_KINDS)}
 
 
-def web_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
+def web_job(store: Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
     """A job for the web page: "entity" (entity_job), "overview" or "suggest" (JSON)."""
     if job["kind"] == "entity":
         return entity_job(store, job)
@@ -58,7 +59,7 @@ _SECTIONS = {"person": lambda store, d: views.person_sections(store, d.iri, d.la
              "topic": lambda store, d: views.topic_sections(store, d.iri, d.label)}
 
 
-def entity_job(store: ox.Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
+def entity_job(store: Store, job: dict) -> tuple[int, str, bytes, dict[str, str]]:
     """Answer /entity and /api/entity: by `iri`, or by `name` (and `kind`) with a redirect.
 
     Returns (status, content type, body, headers)."""

@@ -16,6 +16,7 @@ from kg.facts import stats
 from kg.names import fold
 from kg.namespaces import PREFIXES
 from kg.queries import run_saved
+from kg.store import Store
 from kg.web.draw import Node, network, year_bars
 
 MAX_COAUTHORS = 30  # nodes in the drawing; the table lists them all
@@ -34,7 +35,7 @@ def _link(iri: str, text: str) -> str:
     return f'<a href="{_e(href(iri))}">{_e(text)}</a>'
 
 
-def _rows(store: ox.Store, query: str, **bound: ox.NamedNode) -> list[dict[str, str | None]]:
+def _rows(store: Store, query: str, **bound: ox.NamedNode) -> list[dict[str, str | None]]:
     """Rows as {variable: value}; `bound` terms are substituted (SEP-0007), which is why
     every query here projects the variables it is given."""
     subs = {ox.Variable(k): v for k, v in bound.items()}
@@ -110,7 +111,7 @@ SELECT ?a ?b (COUNT(DISTINCT ?paper) AS ?papers) ?person WHERE {
 } GROUP BY ?a ?b ?person"""
 
 
-def person_sections(store: ox.Store, iri: str, name: str) -> str:
+def person_sections(store: Store, iri: str, name: str) -> str:
     person = ox.NamedNode(iri)
     papers = _rows(store, _PERSON_PAPERS, person=person)
     if not papers:
@@ -169,7 +170,7 @@ def person_sections(store: ox.Store, iri: str, name: str) -> str:
             + _section("roles", "Matching roles", _roles(store, iri)))
 
 
-def _roles(store: ox.Store, iri: str) -> str:
+def _roles(store: Store, iri: str) -> str:
     """roles-for-author.rq: roles whose topics overlap the person's."""
     try:
         result = run_saved(store, "roles-for-author", {"author": iri})
@@ -226,7 +227,7 @@ WHERE {
 } ORDER BY ?discrepancy ?guidePosition ?anthologyPosition"""
 
 
-def paper_sections(store: ox.Store, iri: str) -> str:
+def paper_sections(store: Store, iri: str) -> str:
     paper = ox.NamedNode(iri)
     bylines: dict[str, list[dict]] = defaultdict(list)
     preferred = None
@@ -315,7 +316,7 @@ _TOPIC_ROLES = """
 SELECT DISTINCT ?role ?name ?topic WHERE { ?role kg:relatedTopic ?topic ; schema:name ?name } ORDER BY ?name"""
 
 
-def topic_sections(store: ox.Store, iri: str, label: str) -> str:
+def topic_sections(store: Store, iri: str, label: str) -> str:
     topic = ox.NamedNode(iri)
     papers: dict[str, dict] = {}
     people: dict[str, list] = {}
@@ -375,7 +376,7 @@ def licence(file: str) -> str | None:
     return "CC BY 4.0" if int(found.group(1)) >= 2016 else "CC BY-NC-SA 3.0"
 
 
-def overview(store: ox.Store) -> dict:
+def overview(store: Store) -> dict:
     """The home page's numbers: counts (as `kg stats`), the sources with their licences,
     the topics and the people with the most papers."""
     sources = [{"graph": r["graph"], "file": r["file"], "title": r["title"], "licence": licence(r["file"]),
@@ -400,10 +401,10 @@ _INDEX_QUERIES = {
 }
 _KIND_ORDER = {"topic": 0, "person": 1, "paper": 2, "role": 3}
 # (store, index): the worker keeps one store open, and a new generation is a new object
-_index: tuple[ox.Store, list[tuple[str, str, str, str, int]]] | None = None
+_index: tuple[Store, list[tuple[str, str, str, str, int]]] | None = None
 
 
-def _suggest_index(store: ox.Store) -> list[tuple[str, str, str, str, int]]:
+def _suggest_index(store: Store) -> list[tuple[str, str, str, str, int]]:
     global _index
     if _index is None or _index[0] is not store:
         entries = [(" " + fold(r["label"]) + " ", r["label"], kind, r["e"], int(r["weight"] or 0))
@@ -412,7 +413,7 @@ def _suggest_index(store: ox.Store) -> list[tuple[str, str, str, str, int]]:
     return _index[1]
 
 
-def suggest(store: ox.Store, text: str, limit: int = 10) -> list[dict]:
+def suggest(store: Store, text: str, limit: int = 10) -> list[dict]:
     """People, papers, topics and roles whose name contains `text` (case and accents
     ignored): whole-label and word-start matches first, then topics, people (most papers
     first), papers, roles. An entity named by several labels (an alias) is listed once."""

@@ -1,8 +1,8 @@
 """A remote store: any SPARQL 1.1 Query + Update + Graph Store Protocol endpoint.
 
-`RemoteStore` offers the few `pyoxigraph.Store` methods kg's callers use (`query`,
-`quads_for_pattern`, `named_graphs`, `len`), so saved queries, `stats`, `show` and
-`export` run unchanged against a server. Decisions (see README "Remote stores"):
+`RemoteStore` is a kg.store.Store over the protocols, so the pipeline, saved queries,
+`stats`, `show`, `export` and `serve` run unchanged against a server. Decisions (see
+README "Remote stores"):
 
 * **Which graphs.** kg's named graphs are the meta graph, the sources it lists
   (`?build prov:used ?source`) and the reconciliation graph; the embedded store's
@@ -21,6 +21,8 @@
   of that group see them, as with Oxigraph's substitutions). The block is built only
   from pyoxigraph term objects, in their N-Triples serialisation, which escapes every
   character that could end a literal or an IRI; no value is ever pasted as text.
+* **Builds.** A build onto a server is the embedded pipeline into a temporary
+  embedded store (`staging`), whose commit uploads it: one swap of graphs.
 * **Writes.** Data goes up as N-Triples through the Graph Store Protocol into
   temporary graphs (in chunks); then one SPARQL Update request `MOVE`s them into
   place and rewrites the meta graph. A failure before that request leaves the
@@ -39,12 +41,15 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyoxigraph as ox
 
@@ -53,6 +58,9 @@ from kg.errors import StoreError
 from kg.mapping import META_GRAPH
 from kg.namespaces import mint
 from kg.reconcile import RECONCILIATION_GRAPH
+from kg.store.local import Staging
+from kg.store.local import staging as local_staging
+from kg.store.protocol import NEIGHBOUR_PREDICATES, SAME_AS, Graph
 
 CHUNK = 50_000  # triples per upload request
 TIMEOUT = 60.0
@@ -219,7 +227,9 @@ def _short(url: str) -> str:
 # --- the store -------------------------------------------------------------------------
 
 class RemoteStore:
-    """A SPARQL 1.1 server seen through the part of pyoxigraph.Store that kg uses."""
+    """A SPARQL 1.1 server as a kg.store.Store."""
+
+    embedded = False
 
     def __init__(self, query_url: str, update_url: str | None = None, gsp_url: str | None = None,
                  timeout: float = TIMEOUT):
@@ -335,12 +345,16 @@ class RemoteStore:
     def _quads(self, subject, predicate, object, graph_name, graphs: list[ox.NamedNode]) -> list[ox.Quad]:
         bindings = {ox.Variable(n): t for n, t in (("s", subject), ("p", predicate), ("o", object),
                                                   ("g", graph_name)) if t is not None}
-        q = with_bindings("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
+        head = values_block(bindings) if bindings else ""
+        return self._select_quads(head + "GRAPH ?g { ?s ?p ?o }", graphs)
+
+    def _select_quads(self, where: str, graphs: list[ox.NamedNode]) -> list[ox.Quad]:
+        """The ?s ?p ?o ?g rows of a WHERE group, all of them: a server may cut answers
+        short without saying so (Virtuoso's ResultSetMaxRows), so they are checked
+        against a count and, if cut, read in ordered pages of the size it allows."""
+        q = f"SELECT ?s ?p ?o ?g WHERE {{ {where} }}"
         rows = self._select(q, graphs=graphs)
-        # a server may cut answers short without saying so (Virtuoso's ResultSetMaxRows):
-        # check against a count and, if cut, read in ordered pages of the size it allows
-        count = with_bindings("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", bindings)
-        total = int(self._select(count, graphs=graphs)[0]["n"].value)
+        total = int(self._select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {where} }}", graphs=graphs)[0]["n"].value)
         if len(rows) < total:
             page, rows = max(len(rows), 1), []
             while len(rows) < total:
@@ -356,7 +370,69 @@ class RemoteStore:
         rows = self._select("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }", graphs=graphs)
         return int(rows[0]["n"].value) if rows else 0
 
+    def dump(self, output=None, format: ox.RdfFormat | None = None, *, from_graph: Graph | None = None):
+        """As pyoxigraph's Store.dump, from the quads the server sends."""
+        quads = self.quads_for_pattern(None, None, None, from_graph)
+        if from_graph is not None:  # distinct: a merge of graphs may state a triple twice
+            quads = list(dict.fromkeys(ox.Triple(q.subject, q.predicate, q.object) for q in quads))
+        return ox.serialize(quads, output, format)
+
+    def describe(self, iri: ox.NamedNode) -> list[ox.Quad]:
+        """As kg.store.protocol.describe_quads says, in three queries rather than a
+        lookup a node (blank nodes next to the entity are not followed: a server cannot
+        be asked about them again)."""
+        aliases = [iri, *(q.object for q in self.quads_for_pattern(iri, SAME_AS, None, ox.DefaultGraph())
+                          if isinstance(q.object, ox.NamedNode))]
+        found = dict.fromkeys(self._around(aliases, "{ ?x ?p ?o BIND(?x AS ?s) } UNION "
+                                                    "{ ?s ?p ?x BIND(?x AS ?o) }"))
+        inner = set(aliases)
+        near = list(dict.fromkeys(t for q in found for t in (q.subject, q.object, q.graph_name)
+                                  if isinstance(t, ox.NamedNode) and t not in inner))
+        if near:
+            wanted = " ".join(str(p) for p in NEIGHBOUR_PREDICATES)
+            found.update(dict.fromkeys(self._around(near, f"VALUES ?p {{ {wanted} }} ?x ?p ?o BIND(?x AS ?s)")))
+        return list(found)
+
+    def _around(self, nodes: list[ox.NamedNode], pattern: str) -> list[ox.Quad]:
+        """The quads a `pattern` over ?x (one of `nodes`) finds as ?s ?p ?o, in each graph
+        of kg's dataset (the merge as the default graph)."""
+        default, named = self._dataset()
+        graphs = named + (default if self._merged else [])
+        merged = merged_graph()
+        found: list[ox.Quad] = []
+        for start in range(0, len(nodes), 500):  # a bounded query text
+            values = " ".join(str(n) for n in nodes[start:start + 500])
+            for quad in self._select_quads(f"VALUES ?x {{ {values} }} GRAPH ?g {{ {pattern} }}", graphs):
+                graph = ox.DefaultGraph() if quad.graph_name == merged else quad.graph_name
+                found.append(ox.Quad(quad.subject, quad.predicate, quad.object, graph))
+        return found
+
+    def refresh(self) -> None:
+        self._graphs = None  # a writer may have changed kg's graphs
+
+    def close(self) -> None:
+        """Nothing is held open between requests."""
+
     # writing --------------------------------------------------------------------------
+    @contextmanager
+    def staging(self, *, extend: bool, on_stage: Callable[[str], None] | None = None
+                ) -> Iterator[Staging]:
+        """An embedded store in a temporary folder (with `extend`, a copy of what the
+        server holds), whose commit uploads its graphs here in one swap (see push)."""
+        note = on_stage or (lambda _m: None)
+        with tempfile.TemporaryDirectory(prefix="kg-remote-build-") as scratch:
+            root = Path(scratch) / "store"
+            if extend:
+                if self.is_empty():
+                    raise StoreError(f"no kg data at {self.query_url} to add to; run `kg build` first")
+                note("reading the server's graphs")
+                with local_staging(root, extend=False) as seed:
+                    seed.add(self.quads_for_pattern(None, None, None, None))
+                    seed.commit(optimize=False)
+            with local_staging(root, extend=extend) as stage:
+                stage.publish = lambda built: push(built, self, on_stage=on_stage)
+                yield stage
+
     def update(self, text: str) -> None:
         self.http.request("POST", self.update_url, urllib.parse.urlencode({"update": text}).encode(),
                           {"Content-Type": "application/x-www-form-urlencoded"})
@@ -371,15 +447,18 @@ class RemoteStore:
             url = f"{self.gsp_url}?{urllib.parse.urlencode({'graph': graph.value})}"
             self.http.request(method, url, body, {"Content-Type": "application/n-triples"})
 
-    def replace_graphs(self, contents: dict[ox.NamedNode, Sequence[ox.Triple]],
+    def replace_graphs(self, contents: Mapping[Graph, Iterable[ox.Triple]],
                        drop: Iterable[ox.NamedNode] = (), on_stage: Callable[[str], None] | None = None,
                        chunk: int = CHUNK) -> None:
-        """Make each graph hold exactly the given triples, and drop others, all in one swap.
+        """Make each graph hold exactly the given triples (ox.DefaultGraph(): the merge,
+        kept as graph/merged), and drop those in `drop`, all in one swap.
 
         Uploads go to temporary graphs first; one update request then moves them in.
         If anything fails before that request the live graphs are untouched.
         """
         note = on_stage or (lambda _m: None)
+        contents = {merged_graph() if isinstance(g, ox.DefaultGraph) else g: list(t)
+                    for g, t in contents.items()}
         token = uuid.uuid4().hex[:12]
         temps = {g: ox.NamedNode(f"{UPLOAD_PREFIX}{token}:{i}") for i, g in enumerate(contents)}
         try:
@@ -487,12 +566,13 @@ def open_remote(spec: str) -> RemoteStore:
 
 # --- build and push ----------------------------------------------------------------------
 
-def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) -> dict[str, int]:
-    """Copy an embedded store's graphs to a server, its default graph (the merge) as
+def push(source, target: RemoteStore | str, *, chunk: int = CHUNK, on_stage=None) -> dict[str, int]:
+    """Copy a store's graphs (an embedded one's, or any kg.store.Store's) to a server
+    (a RemoteStore or its --store value), its default graph (the merge) as
     graph/merged; graphs the server has from kg but the source lacks are dropped.
     Running it twice changes nothing the second time. The caller holds
-    stores.writer_lock(target): upload graphs a killed writer left are dropped first."""
-    remote = RemoteStore.from_spec(target)
+    kg.store.writer_lock(target): upload graphs a killed writer left are dropped first."""
+    remote = target if isinstance(target, RemoteStore) else RemoteStore.from_spec(target)
     note = on_stage or (lambda _m: None)
     stale = remote.drop_upload_graphs()
     if stale:
@@ -506,6 +586,6 @@ def push(source: ox.Store, target: str, *, chunk: int = CHUNK, on_stage=None) ->
     return {g.value: len(t) for g, t in contents.items()}
 
 
-def _triples(store: ox.Store, graph: ox.NamedNode | ox.DefaultGraph) -> list[ox.Triple]:
+def _triples(store, graph: Graph) -> list[ox.Triple]:
     return sorted((ox.Triple(q.subject, q.predicate, q.object)
                    for q in store.quads_for_pattern(None, None, None, graph)), key=str)

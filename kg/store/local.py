@@ -11,8 +11,8 @@ old generation only when no reader pins it, else a later build does. RocksDB ope
 store's files as queries need them: a query on a generation deleted under it did not
 fail, it allocated memory without end.
 
-`open_store(spec)` is the one way in, for a directory or a server URL; what it returns
-is a `Store` (below), which is all the layers above this one ask of a store.
+`LocalStore` is such a directory as a kg.store.Store; `Staging` a generation being
+written; `writer_lock` the one-writer-at-a-time rule for every kind of store.
 """
 
 from __future__ import annotations
@@ -32,37 +32,23 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Protocol, runtime_checkable
 
 import pyoxigraph as ox
 
 from kg.errors import StoreError
+from kg.store.protocol import Graph, describe_quads, is_url
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - no flock (Windows): generations are not pinned
     fcntl = None
 
-DEFAULT_STORE = ".kg"
 CURRENT = "CURRENT"
 LOCK, HOLDER = "lock", "lock.json"  # the writers' lock, and who holds it
 # N-Quads bytes per bulk load (~130 k quads), and loads at once (see ChunkedLoader)
 LOAD_CHUNK_BYTES = 16 << 20
 LOAD_THREADS = 2
 BULK_BATCH = 100_000  # quads per call of Oxigraph's bulk loader (see bulk_extend)
-
-
-def store_path(value: str | os.PathLike | None = None) -> Path:
-    """The store directory: the argument, else `KG_STORE`, else `.kg` here.
-
-    A server URL (see kg.remote) is returned as the string it is."""
-    chosen = value or os.environ.get("KG_STORE") or DEFAULT_STORE
-    return chosen if is_url(chosen) else Path(chosen)  # type: ignore[return-value]
-
-
-def is_url(value: object) -> bool:
-    """Whether a --store value names a server (kg.remote) rather than a directory."""
-    return isinstance(value, str) and value.lower().startswith(("http://", "https://", "query="))
 
 
 def _check_layout(path: Path) -> None:
@@ -133,44 +119,6 @@ def writer_lock(path: Path | str, *, wait: bool = True, on_wait=None) -> Iterato
 
 def exists(path: Path) -> bool:
     return (path / CURRENT).is_symlink() and (path / CURRENT).resolve().is_dir()
-
-
-@runtime_checkable
-class Store(Protocol):
-    """What kg reads a store through: pyoxigraph's own read API, which an embedded
-    generation (a read-only pyoxigraph Store) has as it is and kg.remote.RemoteStore
-    implements over the SPARQL protocol. Queries (kg.sparql, kg.engines), exports
-    (kg.export), descriptions (kg.facts) and the server use only this. Writing is the
-    pipeline's: a new generation swapped in (`staging`) or, on a server, one update that
-    replaces kg's graphs (`RemoteStore.replace_graphs`); both are atomic."""
-
-    def query(self, query: str, *, prefixes: dict[str, str] | None = None,
-              substitutions: dict | None = None, default_graph=None, named_graphs=None):
-        """Solutions, a boolean or triples; parameters bound as RDF terms."""
-
-    def quads_for_pattern(self, subject, predicate, object, graph_name=None) -> Iterator[ox.Quad]:
-        """The quads matching a pattern (None: any), the default graph (the merge) included."""
-
-    def named_graphs(self) -> Iterator[ox.NamedNode]:
-        """Each source's graph, the meta graph and the reconciliation graph."""
-
-    def contains_named_graph(self, graph: ox.NamedNode) -> bool: ...
-
-    def __len__(self) -> int:
-        """Quads in all graphs."""
-
-
-def open_store(spec: str | os.PathLike | None = None) -> Store:
-    """The store a --store value names (None: KG_STORE, else .kg here): an embedded
-    store's live generation read-only, pinned for this process, or a server's
-    kg.remote.RemoteStore. Both answer pyoxigraph's read API (query with substitutions,
-    quads_for_pattern, named_graphs, len), which is all the layers above use.
-    StoreError if there is no store."""
-    path = store_path(spec)
-    if is_url(path):
-        from kg.remote import open_remote
-        return open_remote(path)
-    return open_generation(path)[0]
 
 
 # a reader's pins: generation directory -> an open descriptor holding a shared flock on it
@@ -249,11 +197,100 @@ def _remove_unpinned(generation: Path) -> bool:
         os.close(fd)
 
 
+class LocalStore:
+    """An embedded store as a kg.store.Store: reads go to the live generation, opened
+    read-only and pinned at the first read; `native` is that pyoxigraph Store, for the
+    callers that hand it to Oxigraph as it is (validation's worker processes open it
+    by `generation`). A build swapping in a new generation is seen after `refresh`."""
+
+    embedded = True
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._native: ox.Store | None = None
+        self.generation: Path | None = None  # the one this object reads, pinned
+
+    def __repr__(self) -> str:
+        return f"LocalStore({str(self.path)!r})"
+
+    @property
+    def native(self) -> ox.Store:
+        """The live generation's read-only pyoxigraph Store; StoreError if there is none."""
+        if self._native is None:
+            self._native, self.generation = open_generation(self.path)
+        return self._native
+
+    def exists(self) -> bool:
+        return exists(self.path)
+
+    def refresh(self) -> None:
+        if self._native is None:
+            return
+        try:
+            live = (self.path / CURRENT).resolve(strict=True)
+        except OSError:
+            return  # the store went away: keep reading what is open
+        if live != self.generation:
+            self.close()
+
+    def close(self) -> None:
+        self._native = None
+        if self.generation is not None:
+            release(self.generation)  # a later build may delete it now
+            self.generation = None
+
+    # reading: pyoxigraph's own ---------------------------------------------------------
+    def query(self, query: str, **options):
+        return self.native.query(query, **options)
+
+    def quads_for_pattern(self, subject, predicate, object, graph_name=None) -> Iterator[ox.Quad]:
+        return self.native.quads_for_pattern(subject, predicate, object, graph_name)
+
+    def named_graphs(self) -> Iterator[ox.NamedNode]:
+        return self.native.named_graphs()
+
+    def contains_named_graph(self, graph: ox.NamedNode) -> bool:
+        return self.native.contains_named_graph(graph)
+
+    def __len__(self) -> int:
+        return len(self.native)
+
+    def __iter__(self) -> Iterator[ox.Quad]:
+        return iter(self.native)
+
+    def __contains__(self, quad: ox.Quad) -> bool:
+        return quad in self.native
+
+    def dump(self, output=None, format: ox.RdfFormat | None = None, *, from_graph: Graph | None = None):
+        return self.native.dump(output=output, format=format, from_graph=from_graph)
+
+    def describe(self, iri: ox.NamedNode) -> list[ox.Quad]:
+        return describe_quads(self.native, iri)
+
+    # writing: a new generation, swapped in ---------------------------------------------
+    def staging(self, *, extend: bool, on_stage=None):
+        return staging(self.path, extend=extend)
+
+    def replace_graphs(self, contents, drop=(), on_stage=None) -> None:
+        note = on_stage or (lambda _m: None)
+        with self.staging(extend=self.exists()) as stage:
+            names = [g for g in [*contents, *drop] if isinstance(g, ox.NamedNode)]
+            stage.replace_graphs(names)
+            if any(isinstance(g, ox.DefaultGraph) for g in contents):
+                stage.store.clear_graph(ox.DefaultGraph())
+            for graph, triples in contents.items():
+                note(f"writing {graph}")
+                stage.add((ox.Quad(t.subject, t.predicate, t.object, graph) for t in triples), bulk=False)
+            note("swapping graphs")
+            stage.commit()
+
+
 class Staging:
     """A new generation being written; becomes live only through `commit`."""
 
-    def __init__(self, root: Path, base: Path | None):
+    def __init__(self, root: Path, base: Path | None, publish=None):
         self.root = root
+        self.publish = publish  # called with the finished store before the swap (a server's upload)
         self.dir = root / f"data-{uuid.uuid4().hex[:12]}"
         if base is not None:
             ox.Store.read_only(str(base)).backup(str(self.dir))
@@ -296,6 +333,8 @@ class Staging:
         self.store.flush()
         if optimize:
             self.store.optimize()
+        if self.publish is not None:
+            self.publish(self.store)
         del self.store
         old = (self.root / CURRENT).resolve() if (self.root / CURRENT).is_symlink() else None
         link = self.root / f".{CURRENT}.{uuid.uuid4().hex[:8]}"
