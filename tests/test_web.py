@@ -277,3 +277,30 @@ def test_force_layout_is_the_same_every_time():
     edges = [(0, i, 1) for i in range(1, 6)] + [(1, 2, 3)]
     assert force_layout(6, edges) == force_layout(6, edges)
     assert force_layout(6, edges)[0] == (0.0, 0.0)  # the centre stays put
+
+
+def test_suggestions_follow_a_build_that_swaps_the_store_under_a_running_server(seed_store_path, tmp_path):
+    """The worker keeps one store object across builds: its suggestion index is keyed by
+    the store's version (the generation), so a person the new build adds is suggested."""
+    import shutil
+
+    import pyoxigraph as ox
+
+    from kg import store as stores
+
+    path = tmp_path / "store"
+    shutil.copytree(seed_store_path, path, symlinks=True)
+    newcomer = ox.NamedNode(BASE + "person/zebulon-quarrington")
+    triples = [ox.Triple(newcomer, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                         ox.NamedNode("http://schema.org/Person")),
+               ox.Triple(newcomer, ox.NamedNode("http://schema.org/name"), ox.Literal("Zebulon Quarrington"))]
+    with running(path, timeout=10, workers=1) as s:
+        assert json.loads(fetch(s, "/api/suggest?q=Quarrington")[2]) == []
+        live = stores.open_store(path)
+        merged = [ox.Triple(q.subject, q.predicate, q.object)
+                  for q in live.quads_for_pattern(None, None, None, ox.DefaultGraph())]
+        live.close()
+        with stores.writer_lock(path):
+            stores.open_store(path, must_exist=False).replace_graphs({ox.DefaultGraph(): merged + triples})
+        found = json.loads(fetch(s, "/api/suggest?q=Quarrington")[2])
+        assert [hit["label"] for hit in found] == ["Zebulon Quarrington"], found

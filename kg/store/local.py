@@ -220,6 +220,11 @@ class LocalStore:
             self._native, self.generation = open_generation(self.path)
         return self._native
 
+    @property
+    def version(self) -> str:
+        self.native  # noqa: B018 - the generation is known once it is open
+        return self.generation.name
+
     def exists(self) -> bool:
         return exists(self.path)
 

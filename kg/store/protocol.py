@@ -57,6 +57,11 @@ class Store(Protocol):
     """Whether reads are in-process (a pattern lookup costs microseconds: engines ask
     thousands) or over a network (one query beats thousands of lookups)."""
 
+    @property
+    def version(self) -> str | None:
+        """A token that changes when a writer swaps in a new version (an embedded
+        store's generation), for caches of what was read; None where unknown (a server)."""
+
     def query(self, query: str, *, prefixes: dict[str, str] | None = None,
               substitutions: dict | None = None, default_graph=None, named_graphs=None):
         """Solutions, a boolean or triples; parameters bound as RDF terms."""

@@ -407,6 +407,8 @@ class RemoteStore:
                 found.append(ox.Quad(quad.subject, quad.predicate, quad.object, graph))
         return found
 
+    version = None  # a server does not say when its graphs change: nothing read is kept
+
     def refresh(self) -> None:
         self._graphs = None  # a writer may have changed kg's graphs
 

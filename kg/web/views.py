@@ -400,17 +400,19 @@ _INDEX_QUERIES = {
     "role": "SELECT ?e ?label (0 AS ?weight) WHERE { ?e a schema:Occupation ; schema:name ?label }",
 }
 _KIND_ORDER = {"topic": 0, "person": 1, "paper": 2, "role": 3}
-# (store, index): the worker keeps one store open, and a new generation is a new object
-_index: tuple[Store, list[tuple[str, str, str, str, int]]] | None = None
+# (store, its version, index): the worker keeps one store open; a build makes a new version
+_index: tuple[Store, str, list[tuple[str, str, str, str, int]]] | None = None
 
 
 def _suggest_index(store: Store) -> list[tuple[str, str, str, str, int]]:
     global _index
-    if _index is None or _index[0] is not store:
-        entries = [(" " + fold(r["label"]) + " ", r["label"], kind, r["e"], int(r["weight"] or 0))
-                   for kind, q in _INDEX_QUERIES.items() for r in _rows(store, q)]
-        _index = (store, entries)
-    return _index[1]
+    version = store.version
+    if _index is not None and _index[0] is store and version is not None and _index[1] == version:
+        return _index[2]
+    entries = [(" " + fold(r["label"]) + " ", r["label"], kind, r["e"], int(r["weight"] or 0))
+               for kind, q in _INDEX_QUERIES.items() for r in _rows(store, q)]
+    _index = (store, version, entries)
+    return entries
 
 
 def suggest(store: Store, text: str, limit: int = 10) -> list[dict]:
