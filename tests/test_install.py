@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -21,10 +22,20 @@ def test_a_wheel_builds_the_bundled_sources_from_anywhere(tmp_path, bundled_stor
     from kg import facts
 
     wheels = tmp_path / "wheels"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+    # from a copy of the tracked files: pip builds in the tree, and a build/ left there
+    # from an older layout would put modules into the wheel that the checkout no longer has
+    source = tmp_path / "source"
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, check=True, capture_output=True).stdout
+    for name in filter(None, tracked.decode().split("\0")):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(source)],
                    check=True, capture_output=True, timeout=600)
     (wheel,) = wheels.glob("kg-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
+    # every module of the checkout ships (a package left out of pyproject.toml's list would not)
+    modules = {p.relative_to(ROOT).as_posix() for p in (ROOT / "kg").rglob("*.py")}
+    assert modules <= set(names), sorted(modules - set(names))
     for shipped in ("kg/data/amazon-acl-2024-guide.txt", "kg/data/anthology/2024.acl.xml.gz",
                     "kg/data/anthology/name_variants.yaml", "kg/rq/papers-by-author.rq",
                     "kg/ontology/shapes.ttl", "kg/py.typed"):
