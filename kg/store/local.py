@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -141,7 +142,8 @@ def open_generation(path: Path) -> tuple[ox.Store, Path]:
             release(generation)
             continue
         for older in [g for g in _PINS if g.parent == generation.parent and g != generation]:
-            release(older)  # one generation of a store at a time: the newest this process opened
+            if not _read_here(older):  # else a LocalStore of this process still reads it
+                release(older)  # one generation of a store at a time: the newest this process opened
         try:
             return ox.Store.read_only(str(generation)), generation
         except OSError as exc:
@@ -167,6 +169,14 @@ def _pin(generation: Path) -> bool:
     return True
 
 
+# the LocalStores of this process: a generation one of them reads stays pinned
+_READERS: weakref.WeakSet[LocalStore] = weakref.WeakSet()
+
+
+def _read_here(generation: Path) -> bool:
+    return any(reader.generation == generation for reader in list(_READERS))
+
+
 def release(generation: Path) -> None:
     """Let go of this process's pin on a generation (its store must no longer be read)."""
     fd = _PINS.pop(generation, None)
@@ -177,7 +187,10 @@ def release(generation: Path) -> None:
 def _remove_unpinned(generation: Path) -> bool:
     """Delete a generation unless a reader pins it; whether it was deleted.
 
-    This process's own pin is let go first: a writer does not read what it replaces."""
+    This process's own pin is let go first (a writer does not read what it replaces),
+    unless a LocalStore of this process still reads it."""
+    if _read_here(generation):
+        return False
     release(generation)
     if fcntl is None:
         shutil.rmtree(generation, ignore_errors=True)
@@ -218,6 +231,7 @@ class LocalStore:
         """The live generation's read-only pyoxigraph Store; StoreError if there is none."""
         if self._native is None:
             self._native, self.generation = open_generation(self.path)
+            _READERS.add(self)
         return self._native
 
     @property
@@ -239,10 +253,10 @@ class LocalStore:
             self.close()
 
     def close(self) -> None:
-        self._native = None
-        if self.generation is not None:
-            release(self.generation)  # a later build may delete it now
-            self.generation = None
+        generation, self.generation, self._native = self.generation, None, None
+        _READERS.discard(self)
+        if generation is not None and not _read_here(generation):
+            release(generation)  # a later build may delete it now
 
     # reading: pyoxigraph's own ---------------------------------------------------------
     def query(self, query: str, **options):
