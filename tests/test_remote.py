@@ -609,7 +609,7 @@ def test_both_stores_are_the_one_store_interface(loaded_oxigraph, seed_store_pat
     # a person (aliases, authorships), a paper, a topic, a role, a posting, a figure
     kinds = ("Person", "ScholarlyArticle", "Concept", "Occupation", "JobPosting", "ImageObject")
     for kind in kinds:
-        rows = local.query("SELECT ?e WHERE { ?e a ?k } ORDER BY ?e LIMIT 3",
+        rows = local.query("SELECT ?e ?k WHERE { ?e a ?k } ORDER BY ?e LIMIT 3",
                            substitutions={ox.Variable("k"): ox.NamedNode(
                                ("http://www.w3.org/2004/02/skos/core#" if kind == "Concept" else "http://schema.org/")
                                + kind)})
