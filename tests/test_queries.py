@@ -261,8 +261,7 @@ AMBIGUOUS = {
 }
 
 
-@pytest.mark.slow  # 10 s a name on the bundled store
-@pytest.mark.parametrize("name", sorted(AMBIGUOUS))
+@pytest.mark.parametrize("name", sorted(AMBIGUOUS))  # ~2 s a name (10 s before Store.describe)
 def test_every_entity_of_an_ambiguous_name_is_reachable(bundled_store, name):
     from kg import facts
 
