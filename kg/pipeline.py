@@ -386,7 +386,9 @@ def _build(paths, *, target: stores.Store, add: bool, curation, on_stage, review
                                                 resolver=resolver, missing_ok=True)
             else:  # no guide paper to link: nothing to read
                 rec = reconcile.Reconciliation((), threshold)
-            aliases, alias_issues = rec.aliases(known=lambda iri: _typed(db, iri))
+            anthology = [ox.NamedNode(g) for g, kind in kinds.items() if kind == merge.ANTHOLOGY]
+            aliases, alias_issues = rec.aliases(known=lambda iri: _typed(db, iri),
+                                                authoritative=lambda iri: _stated_in(db, iri, anthology))
             recon = reconcile.map_reconciliation(rec, aliases)
             staging.add(recon, bulk=not add)
             issues.extend(rec.issues)
@@ -555,6 +557,12 @@ def _add_default(store: ox.Store, triples: Iterable[ox.Triple], delta: _Delta | 
 def _typed(store: ox.Store, iri: str) -> bool:
     """Whether the default graph types `iri`: an entity an alias may merge into."""
     return next(store.quads_for_pattern(ox.NamedNode(iri), A, None, DEFAULT), None) is not None
+
+
+def _stated_in(store: ox.Store, iri: str, graphs: Sequence[ox.NamedNode]) -> bool:
+    """Whether one of `graphs` types `iri`: a node of that source's own."""
+    node = ox.NamedNode(iri)
+    return any(next(store.quads_for_pattern(node, A, None, g), None) is not None for g in graphs)
 
 
 def _graph_kinds(store: ox.Store) -> dict[str, int]:

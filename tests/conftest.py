@@ -34,15 +34,20 @@ def seed_store(seed_store_path):
 
 
 @pytest.fixture(scope="session")
-def bundled_store_path(tmp_path_factory) -> Path:
-    """A store built as `kg build` builds with no arguments: the guide and the bundled
-    Anthology collections (about 270k quads); tests must not write to it."""
+def bundled_build(tmp_path_factory):
+    """(path, BuildResult) of a store built as `kg build` builds with no arguments: the
+    guide and the bundled Anthology collections (about 270k quads); not to be written."""
     from kg.pipeline import bundled_sources
 
     path = tmp_path_factory.mktemp("bundled") / "store"
     result = build(bundled_sources(), store=path)
     assert result.written, result.report.format()
-    return path
+    return path, result
+
+
+@pytest.fixture(scope="session")
+def bundled_store_path(bundled_build) -> Path:
+    return bundled_build[0]
 
 
 @pytest.fixture(scope="session")

@@ -150,12 +150,17 @@ class Reconciliation:
     # guide people whose printed name name_variants.yaml lists for one Anthology person
     listed_people: tuple[Alias, ...] = ()
 
-    def aliases(self, known: Callable[[str], bool] | None = None) -> tuple[dict[str, str], list[Issue]]:
+    def aliases(self, known: Callable[[str], bool] | None = None,
+                authoritative: Callable[[str], bool] | None = None) -> tuple[dict[str, str], list[Issue]]:
         """alias IRI -> canonical IRI: linked guide papers (auto or accepted), the guide
         people aligned with their Anthology person (schema:sameAs strength) on them, and
         those name_variants.yaml resolves to one Anthology person. `known` says whether
         a canonical IRI names something the store holds: an alias to nothing is left
-        out. An IRI aligned with two people keeps the surer one, with a warning."""
+        out. An IRI aligned with two people keeps the surer one, with a warning.
+        `authoritative` says whether an Anthology graph has the IRI as its own node: the
+        guide minted an IRI the Anthology gives someone else (its `leonardo-ribeiro`
+        beside `leonardo-f-r-ribeiro`); made an alias, it would merge two people the
+        Anthology keeps apart, and leave one of them behind. It stays, with a warning."""
         found: dict[str, list[Alias]] = defaultdict(list)
         for link in self.links:
             if link.status not in LINKED or link.anthology is None:
@@ -179,6 +184,12 @@ class Reconciliation:
             if not candidates:
                 continue
             best = min(candidates, key=lambda c: (-c.confidence, c.canonical))
+            if authoritative is not None and authoritative(iri):
+                issues.append(Issue(best.file, best.line, f"<{iri}> is aligned with <{best.canonical}> "
+                                    f"({best.evidence}), but the Anthology has a person of its own at "
+                                    f"<{iri}>: they stay apart; if they are one person, list both names "
+                                    "under one canonical name in name_variants.yaml"))
+                continue
             others = sorted({c.canonical for c in candidates} - {best.canonical})
             if others:
                 issues.append(Issue(best.file, best.line, f"<{iri}> is aligned with <{best.canonical}> "
