@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 
@@ -391,8 +391,10 @@ def _build(paths, *, target: stores.Store, add: bool, curation, on_stage, review
                                                 authoritative=lambda iri: _stated_in(db, iri, anthology))
             recon = reconcile.map_reconciliation(rec, aliases)
             staging.add(recon, bulk=not add)
-            issues.extend(rec.issues)
-            issues.extend(alias_issues)
+            # the reconciliation names a guide by its file name (what the store keeps): the
+            # path it was read from, where this build has it, as the readers' warnings do
+            paths = {p.name: str(p) for p in documents}
+            issues.extend(replace(i, path=paths.get(i.path, i.path)) for i in [*rec.issues, *alias_issues])
             watch.add("reconcile", clock() - start)
             stage_note("merging sources")
             start = clock()
