@@ -393,8 +393,8 @@ def _build(paths, *, target: stores.Store, add: bool, curation, on_stage, review
             staging.add(recon, bulk=not add)
             # the reconciliation names a guide by its file name (what the store keeps): the
             # path it was read from, where this build has it, as the readers' warnings do
-            paths = {p.name: str(p) for p in documents}
-            issues.extend(replace(i, path=paths.get(i.path, i.path)) for i in [*rec.issues, *alias_issues])
+            read_from = {p.name: str(p) for p in documents}
+            issues.extend(replace(i, path=read_from.get(i.path, i.path)) for i in [*rec.issues, *alias_issues])
             watch.add("reconcile", clock() - start)
             stage_note("merging sources")
             start = clock()

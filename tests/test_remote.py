@@ -619,3 +619,26 @@ def test_both_stores_are_the_one_store_interface(loaded_oxigraph, seed_store_pat
             mine = sorted(map(str, local.describe(entity)))
             assert mine and sorted(map(str, server.describe(entity))) == mine, entity
             assert facts.describe_iri(server, entity.value) == facts.describe_iri(local, entity.value)
+
+
+def test_a_server_without_the_merged_graph_describes_from_the_union(loaded_oxigraph):
+    """A server kg pushed to before it kept graph/merged: its default graph is the union of
+    kg's graphs, for descriptions as for pattern lookups; and a changed server is a new
+    version (the web's caches follow it)."""
+    from kg import facts
+
+    server = stores.open_store(loaded_oxigraph)
+    before = server.version
+    server.update(f"DROP GRAPH <{MERGED}>")
+    server.refresh()
+    assert server.version == before  # the build that made it is the same
+    meta = remote.meta_graph()
+    server.update(f'INSERT DATA {{ GRAPH {meta} {{ {meta} <http://purl.org/dc/terms/description> "x" }} }}')
+    assert server.version == before  # read once between refreshes
+    server.refresh()
+    assert server.version != before
+    tan = ox.NamedNode("https://w3id.org/kg/id/person/samson-tan")
+    described = {q for q in server.describe(tan) if isinstance(q.graph_name, ox.DefaultGraph) and q.subject == tan}
+    assert described and described == set(server.quads_for_pattern(tan, None, None, ox.DefaultGraph()))
+    shown = facts.describe_iri(server, tan.value)
+    assert shown is not None and shown.label == "Samson Tan"

@@ -194,3 +194,23 @@ def test_no_store_is_an_error_at_open_but_not_for_a_build_target(tmp_path):
     assert target.embedded and not target.exists()
     with pytest.raises(StoreError, match="no store at"):
         len(target)
+
+
+def test_a_reader_keeps_its_pin_whatever_another_reader_of_the_process_does(seed_store_path, tmp_path,
+                                                                              monkeypatch):
+    """One pin a generation in a process: a second reader that closes, or fails to open,
+    does not let go of the pin the first one reads under (a build would delete it)."""
+    from kg.store import local
+
+    path = _copy(seed_store_path, tmp_path)
+    first = stores.open_store(path)
+    live = first.generation
+    second = stores.open_store(path)
+    second.close()
+    assert live in local._PINS
+    monkeypatch.setattr(local.ox.Store, "read_only", lambda _path: (_ for _ in ()).throw(OSError("busy")))
+    with pytest.raises(StoreError, match="cannot open the store"):
+        stores.open_store(path)
+    assert live in local._PINS and len(first) > 0
+    first.close()
+    assert live not in local._PINS

@@ -23,16 +23,14 @@ from kg.store.local import (
     bulk_extend,
     collector_paused,
     exists,
-    open_generation,
-    release,
     staging,
     writer_lock,
 )
 from kg.store.protocol import DEFAULT_STORE, Store, describe_quads, in_process, is_url, store_path
 
 __all__ = ["CURRENT", "DEFAULT_STORE", "HOLDER", "LOCK", "LocalStore", "Staging", "Store", "StoreError",
-           "bulk_extend", "collector_paused", "describe_quads", "exists", "in_process", "is_url", "open_generation",
-           "open_store", "release", "staging", "store_path", "writer_lock"]
+           "bulk_extend", "collector_paused", "describe_quads", "exists", "in_process", "is_url",
+           "open_store", "staging", "store_path", "writer_lock"]
 
 
 def open_store(spec: str | os.PathLike | None = None, *, must_exist: bool = True) -> Store:

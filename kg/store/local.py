@@ -6,8 +6,10 @@ generation and swaps the symlink with one rename, so readers see the old
 store or the new one, never a half-written one.
 
 A reader pins the generation it opened (a shared flock on its directory) until it
-exits, lets go (`release`) or opens a newer one of the same store; a build removes an
-old generation only when no reader pins it, else a later build does. RocksDB opens a
+exits, lets go (`release`) or opens a newer one of the same store, but never while a
+LocalStore of the process still reads it; a build removes an old generation only when
+no reader pins it, else a later build does (a build's own process lets go of its pin
+first, unless one of its LocalStores reads the generation). RocksDB opens a
 store's files as queries need them: a query on a generation deleted under it did not
 fail, it allocated memory without end.
 
@@ -139,15 +141,14 @@ def open_generation(path: Path) -> tuple[ox.Store, Path]:
             time.sleep(0.02)
             continue
         if (path / CURRENT).resolve() != generation:  # superseded before the pin held: not ours
-            release(generation)
+            _let_go(generation)
             continue
-        for older in [g for g in _PINS if g.parent == generation.parent and g != generation]:
-            if not _read_here(older):  # else a LocalStore of this process still reads it
-                release(older)  # one generation of a store at a time: the newest this process opened
+        for older in [g for g in list(_PINS) if g.parent == generation.parent and g != generation]:
+            _let_go(older)  # one generation of a store at a time: the newest this process opened
         try:
             return ox.Store.read_only(str(generation)), generation
         except OSError as exc:
-            release(generation)
+            _let_go(generation)
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
     raise StoreError(f"the store at {path} kept changing while being opened; try again")
 
@@ -175,6 +176,13 @@ _READERS: weakref.WeakSet[LocalStore] = weakref.WeakSet()
 
 def _read_here(generation: Path) -> bool:
     return any(reader.generation == generation for reader in list(_READERS))
+
+
+def _let_go(generation: Path) -> None:
+    """Release this process's pin unless a LocalStore of it still reads the generation
+    (one pin a generation, shared by every reader in the process)."""
+    if not _read_here(generation):
+        release(generation)
 
 
 def release(generation: Path) -> None:
@@ -255,8 +263,8 @@ class LocalStore:
     def close(self) -> None:
         generation, self.generation, self._native = self.generation, None, None
         _READERS.discard(self)
-        if generation is not None and not _read_here(generation):
-            release(generation)  # a later build may delete it now
+        if generation is not None:
+            _let_go(generation)  # a later build may delete it now
 
     # reading: pyoxigraph's own ---------------------------------------------------------
     def query(self, query: str, **options):

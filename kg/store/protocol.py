@@ -58,9 +58,10 @@ class Store(Protocol):
     thousands) or over a network (one query beats thousands of lookups)."""
 
     @property
-    def version(self) -> str | None:
+    def version(self) -> str:
         """A token that changes when a writer swaps in a new version (an embedded
-        store's generation), for caches of what was read; None where unknown (a server)."""
+        store's generation; a digest of a server's meta graph), for caches of what was
+        read."""
 
     def query(self, query: str, *, prefixes: dict[str, str] | None = None,
               substitutions: dict | None = None, default_graph=None, named_graphs=None):

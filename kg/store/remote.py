@@ -24,8 +24,8 @@ README "Remote stores"):
 * **Builds.** A build onto a server is the embedded pipeline into a temporary
   embedded store (`staging`), whose commit uploads it: one swap of graphs.
 * **Writes.** Data goes up as N-Triples through the Graph Store Protocol into
-  temporary graphs (in chunks); then one SPARQL Update request `MOVE`s them into
-  place and rewrites the meta graph. A failure before that request leaves the
+  temporary graphs (in chunks); then one SPARQL Update request drops the old graphs
+  and `ADD`s the temporary ones in their place (the meta graph among them). A failure before that request leaves the
   live graphs as they were; temporary graphs are dropped in every case, and those of
   a writer killed before it could drop them by the next push or build (which holds the
   writers' lock, so no live writer's uploads are touched).
@@ -239,6 +239,7 @@ class RemoteStore:
         self.http = _Http(timeout)
         self._graphs: list[ox.NamedNode] | None = None
         self._merged = False  # whether the server holds kg's merged graph
+        self._version: str | None = None
 
     @classmethod
     def from_spec(cls, spec: str, timeout: float = TIMEOUT) -> RemoteStore:
@@ -378,9 +379,10 @@ class RemoteStore:
         return ox.serialize(quads, output, format)
 
     def describe(self, iri: ox.NamedNode) -> list[ox.Quad]:
-        """As kg.store.protocol.describe_quads says, in three queries rather than a
-        lookup a node (blank nodes next to the entity are not followed: a server cannot
-        be asked about them again)."""
+        """As kg.store.protocol.describe_quads says, in three reads (the aliases, the
+        quads around them, the neighbours': a few requests each, not one a node).
+        Blank nodes next to the entity are not followed: a server cannot be asked about
+        them again."""
         aliases = [iri, *(q.object for q in self.quads_for_pattern(iri, SAME_AS, None, ox.DefaultGraph())
                           if isinstance(q.object, ox.NamedNode))]
         found = dict.fromkeys(self._around(aliases, "{ ?x ?p ?o BIND(?x AS ?s) } UNION "
@@ -395,7 +397,8 @@ class RemoteStore:
 
     def _around(self, nodes: list[ox.NamedNode], pattern: str) -> list[ox.Quad]:
         """The quads a `pattern` over ?x (one of `nodes`) finds as ?s ?p ?o, in each graph
-        of kg's dataset (the merge as the default graph)."""
+        of kg's dataset (the merge as the default graph; from a server kg pushed to before
+        it kept one, the union of the named graphs, as quads_for_pattern has it)."""
         default, named = self._dataset()
         graphs = named + (default if self._merged else [])
         merged = merged_graph()
@@ -405,12 +408,22 @@ class RemoteStore:
             for quad in self._select_quads(f"VALUES ?x {{ {values} }} GRAPH ?g {{ {pattern} }}", graphs):
                 graph = ox.DefaultGraph() if quad.graph_name == merged else quad.graph_name
                 found.append(ox.Quad(quad.subject, quad.predicate, quad.object, graph))
-        return found
+                if not self._merged:
+                    found.append(ox.Quad(quad.subject, quad.predicate, quad.object, ox.DefaultGraph()))
+        return list(dict.fromkeys(found))
 
-    version = None  # a server does not say when its graphs change: nothing read is kept
+    @property
+    def version(self) -> str:
+        """A digest of kg's meta graph (the build's sources with their digests and the
+        graphs' sizes): a build that changes what the server holds changes it. Read once
+        between refreshes."""
+        if self._version is None:
+            meta = self._quads(None, None, None, None, [meta_graph()])
+            self._version = hashlib.sha256("\n".join(sorted(map(str, meta))).encode()).hexdigest()[:16]
+        return self._version
 
     def refresh(self) -> None:
-        self._graphs = None  # a writer may have changed kg's graphs
+        self._graphs = self._version = None  # a writer may have changed kg's graphs
 
     def close(self) -> None:
         """Nothing is held open between requests."""

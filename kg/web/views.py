@@ -407,7 +407,7 @@ _index: tuple[Store, str, list[tuple[str, str, str, str, int]]] | None = None
 def _suggest_index(store: Store) -> list[tuple[str, str, str, str, int]]:
     global _index
     version = store.version
-    if _index is not None and _index[0] is store and version is not None and _index[1] == version:
+    if _index is not None and _index[0] is store and _index[1] == version:
         return _index[2]
     entries = [(" " + fold(r["label"]) + " ", r["label"], kind, r["e"], int(r["weight"] or 0))
                for kind, q in _INDEX_QUERIES.items() for r in _rows(store, q)]
