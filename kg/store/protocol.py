@@ -85,7 +85,8 @@ class Store(Protocol):
         file), else returned. What kg.export orders and formats."""
 
     def describe(self, iri: ox.NamedNode) -> list[ox.Quad]:
-        """The quads that describe an entity: see describe_quads."""
+        """The quads that describe an entity (what kg show and the entity pages read):
+        see describe_quads."""
 
     def staging(self, *, extend: bool, on_stage: Callable[[str], None] | None = None
                 ) -> AbstractContextManager:
