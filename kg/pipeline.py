@@ -23,7 +23,7 @@ import pyoxigraph as ox
 
 from kg import merge, reconcile
 from kg import store as stores
-from kg.errors import SourceError, unreadable
+from kg.errors import SourceError, StoreError, unreadable
 from kg.export import StagedExport, StreamedLines, nquads_as_ntriples
 from kg.mapping import (
     ANTHOLOGY_REPOSITORY,
@@ -313,6 +313,8 @@ def build(paths: Sequence[str | Path], *, store: Path | str, add: bool = False,
     """
     with stores.writer_lock(store, wait=wait, on_wait=on_wait):
         target = stores.open_store(store, must_exist=False)
+        if add and not target.exists():  # said before any source is read
+            raise StoreError(f"no store at {store} to add to; run `kg build` first")
         return _build(paths, target=target, add=add, curation=curation, on_stage=on_stage, review=review,
                       threshold=threshold, name_variants=name_variants, progress=progress, workers=workers,
                       export=export)

@@ -214,3 +214,15 @@ def test_a_reader_keeps_its_pin_whatever_another_reader_of_the_process_does(seed
     assert live in local._PINS and len(first) > 0
     first.close()
     assert live not in local._PINS
+
+
+def test_adding_to_no_store_is_said_before_any_source_is_read(tmp_path):
+    """--add needs a store to add to: said at once, not after reading the sources (here
+    a broken one, whose error would otherwise come first); nothing is created."""
+    from kg.pipeline import build
+
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("<a> <b> .\n", encoding="utf-8")
+    with pytest.raises(StoreError, match="no store at .* to add to; run `kg build` first"):
+        build([broken], store=tmp_path / "none", add=True)
+    assert not (tmp_path / "none" / stores.CURRENT).exists()

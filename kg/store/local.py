@@ -248,6 +248,7 @@ class LocalStore:
         return self.generation.name
 
     def exists(self) -> bool:
+        """Whether there is a live generation (a build can add to it)."""
         return exists(self.path)
 
     def refresh(self) -> None:

@@ -100,6 +100,9 @@ class Store(Protocol):
         """Make each graph of `contents` hold exactly its triples (ox.DefaultGraph(): the
         merge) and remove the graphs in `drop`, all in one atomic swap."""
 
+    def exists(self) -> bool:
+        """Whether the store holds kg's graphs: a build's target need not."""
+
     def refresh(self) -> None:
         """Read the live version from now on, if a writer has swapped in a new one."""
 

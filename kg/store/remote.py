@@ -275,6 +275,10 @@ class RemoteStore:
     def is_empty(self) -> bool:
         return not self.kg_graphs()
 
+    def exists(self) -> bool:
+        """Whether the server holds kg's graphs (a build can add to it)."""
+        return not self.is_empty()
+
     def _dataset(self) -> tuple[list[ox.NamedNode], list[ox.NamedNode]]:
         """(default graphs, named graphs) to send with a query: the merge as the default
         graph (or, from a server kg pushed to before it kept one, the union)."""
