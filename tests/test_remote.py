@@ -52,6 +52,13 @@ CASES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _elsewhere(tmp_path, monkeypatch):
+    """Each test in a folder of its own: a build onto a server writes its review file in
+    the current directory (a server has no folder of kg's), never into the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def _missing(what: str):
     if REQUIRE:
         pytest.fail(f"{what} (KG_REQUIRE_SERVERS=1)")
