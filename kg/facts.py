@@ -323,8 +323,7 @@ def describe_iri(store: Store, iri: str) -> Entity | None:
                      and f.iri is not None and f.iri.startswith(base))
     label = next((f.value for p in _LABEL_PREDICATES for f in ordered
                   if f.direction == "out" and f.predicate == p), entity.value)
-    kinds = [_KINDS.get(o.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]) for o in seen.out.get((entity, _TYPE), ())]
-    return Entity(entity.value, next((k for k in kinds if k), "entity"), label, ordered,
+    return Entity(entity.value, _kind_of(seen.out.get((entity, _TYPE), ())), label, ordered,
                   _sources(seen, entity), aliases)
 
 
@@ -350,8 +349,13 @@ def _sources(seen: _Described, entity: ox.NamedNode) -> list[str]:
 
 
 def _kind(store: Store, entity: ox.NamedNode) -> str:
-    for quad in store.quads_for_pattern(entity, ox.NamedNode(PREFIXES["rdf"] + "type"), None, ox.DefaultGraph()):
-        local = quad.object.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
+    return _kind_of(q.object for q in store.quads_for_pattern(entity, _TYPE, None, ox.DefaultGraph()))
+
+
+def _kind_of(classes) -> str:
+    """"person", "paper", ... for the first of an entity's classes kg names; else "entity"."""
+    for cls in classes:
+        local = cls.value.rsplit("/", 1)[-1].rsplit("#", 1)[-1]
         if local in _KINDS:
             return _KINDS[local]
     return "entity"
